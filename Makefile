@@ -1,0 +1,34 @@
+# ANB Video — one entry point for running, testing, linting and measuring the platform.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3.11
+UV ?= $(shell command -v uv 2>/dev/null)
+WORKERS ?= 1
+PYTEST_ARGS ?=
+
+.PHONY: uv sync run test lint migrate dist bench bench-transcode bench-ingest bench-gateway bench-e2e \
+        capacity loadtest soak check-invariants newman clean
+
+# uv is the only tool we need installed globally; pip brings it when missing.
+uv:
+	@command -v uv >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
+
+sync: uv
+	uv sync --all-packages --frozen 2>/dev/null || uv sync --all-packages
+
+run: sync
+	uv run anb-dev --workers $(WORKERS)
+
+test: sync
+	uv run pytest $(PYTEST_ARGS)
+
+lint: sync
+	uv run ruff check .
+	uv run ruff format --check .
+	uv run mypy libs/common/src services/gateway/src services/ingest/src services/transcoder/src tools/devstack/src clients/cli/src
+
+migrate: sync
+	uv run python -m anb_common.db.migrate upgrade
+
+clean:
+	rm -rf .devdata .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""anb_devstack."""
