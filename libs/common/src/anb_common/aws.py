@@ -1,0 +1,65 @@
+"""One place that builds aioboto3 clients: moto locally, real AWS when no endpoint is configured."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import aioboto3
+from botocore.config import Config
+
+from anb_common.settings import AwsSettings
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_sqs import SQSClient
+
+
+class Aws:
+    """Holds one aioboto3 session; hands out S3 and SQS client context managers."""
+
+    def __init__(self, settings: AwsSettings) -> None:
+        self.settings = settings
+        credentials: dict[str, str] = {}
+        if settings.access_key_id and settings.secret_access_key:
+            credentials = {
+                "aws_access_key_id": settings.access_key_id.get_secret_value(),
+                "aws_secret_access_key": settings.secret_access_key.get_secret_value(),
+            }
+        self._session = aioboto3.Session(region_name=settings.region, **credentials)
+        self._config = Config(
+            connect_timeout=settings.connect_timeout_s,
+            read_timeout=settings.read_timeout_s,
+            # Adaptive mode backs off on throttling (SlowDown, RequestThrottled) as well as on 5xx,
+            # which is what an S3 prefix under upload bursts needs; callers see only persistent errors.
+            retries={"max_attempts": settings.max_attempts, "mode": "adaptive"},
+            # Parts of uploads run concurrently per request; the default pool of 10 would queue them.
+            max_pool_connections=50,
+            s3={"addressing_style": "path"},
+            signature_version="s3v4",
+        )
+
+    def _kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"config": self._config}
+        if self.settings.endpoint_url:
+            kwargs["endpoint_url"] = self.settings.endpoint_url
+        return kwargs
+
+    def s3(self) -> S3Client:
+        """An S3 client context manager: ``async with aws.s3() as s3``."""
+        return self._session.client("s3", **self._kwargs())  # type: ignore[return-value]
+
+    def sqs(self) -> SQSClient:
+        """An SQS client context manager: ``async with aws.sqs() as sqs``."""
+        return self._session.client("sqs", **self._kwargs())  # type: ignore[return-value]
+
+    def public_s3(self) -> S3Client:
+        """An S3 client whose presigned links use the address clients reach storage by."""
+        kwargs = self._kwargs()
+        if self.settings.public_endpoint_url:
+            kwargs["endpoint_url"] = self.settings.public_endpoint_url
+        return self._session.client("s3", **kwargs)  # type: ignore[return-value]
+
+
+async def queue_url(sqs: SQSClient, name: str) -> str:
+    response = await sqs.get_queue_url(QueueName=name)
+    return response["QueueUrl"]

@@ -1,0 +1,113 @@
+"""Typed settings read from ``ANB_*`` environment variables.
+
+Each concern is one section with its own prefix; a service composes the sections it needs into
+one settings object (see each service's ``settings.py``). Defaults are those of the embedded
+platform that ``make run`` starts, so that a developer sets nothing; production sets the variables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, use_attribute_docstrings=True, extra="ignore", frozen=True)
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _section("ANB_DB_")
+
+    url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/anb"
+    """SQLAlchemy URL of PostgreSQL (asyncpg driver); the embedded server listens on 127.0.0.1:5432."""
+    pool_size: int = 10
+    """Connections kept open per process: more serves bursts, each costs a server backend."""
+    max_overflow: int = 10
+    """Extra connections allowed past the pool under load before callers wait."""
+    pool_timeout_s: float = 10.0
+    """How long a caller waits for a pooled connection before failing rather than hanging."""
+    statement_timeout_ms: int = 15_000
+    """Server-side cap on one statement, so a stuck query cannot hold a connection forever."""
+
+
+class AwsSettings(BaseSettings):
+    model_config = _section("ANB_AWS_")
+
+    region: str = "us-east-1"
+    """AWS region of the bucket and queues."""
+    endpoint_url: str | None = "http://127.0.0.1:5000"
+    """S3/SQS endpoint override (moto locally); set it empty to use real AWS endpoints."""
+    public_endpoint_url: str | None = None
+    """Endpoint written into presigned links when clients reach storage by another address."""
+    access_key_id: SecretStr | None = SecretStr("testing")
+    """Static key for the local endpoint; leave empty on AWS so the instance role is used."""
+    secret_access_key: SecretStr | None = SecretStr("testing")
+    """Static secret for the local endpoint; leave empty on AWS so the instance role is used."""
+    bucket: str = "anb-video-storage"
+    """Bucket holding uploads/, processed/ and resources/."""
+    queue_name: str = "processing-queue"
+    """SQS queue of processing jobs."""
+    dlq_name: str = "processing-queue-dlq"
+    """Dead-letter queue that receives jobs after repeated failed receives."""
+    connect_timeout_s: float = 5.0
+    """TCP connect timeout: short, because a reachable endpoint answers in milliseconds."""
+    read_timeout_s: float = 60.0
+    """Read timeout: longer than SQS long polling (20 s) and an 8 MiB part upload on a slow link."""
+    max_attempts: int = 4
+    """Botocore attempts per call (adaptive mode) before an error reaches our code."""
+
+
+class UploadLimits(BaseSettings):
+    model_config = _section("ANB_UPLOAD_")
+
+    max_bytes: int = 100 * 1000 * 1000
+    """Largest accepted upload (100 MB): bigger files cost storage and transcode time."""
+    min_duration_s: float = 20.0
+    """Shortest accepted clip in seconds."""
+    max_duration_s: float = 60.0
+    """Longest accepted clip in seconds."""
+    min_short_side_px: int = 1080
+    """Smallest accepted shorter side, so that every source is at least 1080p."""
+    part_size_bytes: int = 8 * 1024 * 1024
+    """S3 multipart part size: bigger parts mean fewer requests but more memory per part."""
+    parts_in_flight: int = 4
+    """Parts uploaded concurrently: more hides latency, each holds one part in memory."""
+    form_overhead_bytes: int = 1024 * 1024
+    """Allowance for multipart form framing and the title on top of the file limit."""
+
+
+class ProcessingSettings(BaseSettings):
+    model_config = _section("ANB_PROCESSING_")
+
+    max_output_s: float = 30.0
+    """Footage kept from the start of each clip, in seconds."""
+    width: int = 1280
+    """Output width in pixels."""
+    height: int = 720
+    """Output height in pixels."""
+    max_fps: int = 30
+    """Frame-rate cap of the output; sources above it are resampled down."""
+    card_s: float = 2.5
+    """Length of each of the intro and outro cards (together at most 5 s)."""
+    preset: str = "veryfast"
+    """x264 preset: slower presets shrink files and cost CPU time."""
+    crf: int = 23
+    """x264 constant rate factor: lower is better quality and bigger files."""
+    temp_dir: Path = Path("/tmp/anb-temp")  # noqa: S108 - a per-job subfolder is created and removed
+    """Where each job gets its own working folder."""
+
+
+class SecuritySettings(BaseSettings):
+    model_config = _section("ANB_")
+
+    dev_mode: bool = True
+    """Embedded-platform mode: allows generated secrets; production sets it false."""
+    jwt_secret: SecretStr | None = None
+    """HS256 key for user tokens (>= 32 bytes); required outside dev mode."""
+    internal_secret: SecretStr | None = None
+    """HS256 key for the gateway-to-ingest identity token (>= 32 bytes); required outside dev mode."""
+    devdata_dir: Path = Path(".devdata")
+    """Where dev mode keeps its generated secrets (git-ignored)."""
+
