@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
 from anb_common.db.migrate import upgrade
@@ -17,7 +19,6 @@ from anb_common.settings import AwsSettings, DatabaseSettings
 from anb_devstack.moto import MotoServer, free_port
 from anb_devstack.postgres import EmbeddedPostgres
 from anb_devstack.provision import provision
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from anb_devstack.moto import free_port
 
 
@@ -33,8 +34,14 @@ def platform(session_tmp: Path) -> Iterator[RunningPlatform]:
     devdata = session_tmp / "platform"
     log = session_tmp / "platform.log"
     argv = [
-        sys.executable, "-m", "anb_devstack.launcher", "--no-colour", "--devdata", str(devdata),
-        "--workers", "2",
+        sys.executable,
+        "-m",
+        "anb_devstack.launcher",
+        "--no-colour",
+        "--devdata",
+        str(devdata),
+        "--workers",
+        "2",
         *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
     ]
     with log.open("wb") as out:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, cast
 
 import aioboto3
 from botocore.config import Config
@@ -44,20 +45,20 @@ class Aws:
             kwargs["endpoint_url"] = self.settings.endpoint_url
         return kwargs
 
-    def s3(self) -> S3Client:
+    def s3(self) -> AbstractAsyncContextManager[S3Client]:
         """An S3 client context manager: ``async with aws.s3() as s3``."""
-        return self._session.client("s3", **self._kwargs())  # type: ignore[return-value]
+        return cast("AbstractAsyncContextManager[S3Client]", self._session.client("s3", **self._kwargs()))
 
-    def sqs(self) -> SQSClient:
+    def sqs(self) -> AbstractAsyncContextManager[SQSClient]:
         """An SQS client context manager: ``async with aws.sqs() as sqs``."""
-        return self._session.client("sqs", **self._kwargs())  # type: ignore[return-value]
+        return cast("AbstractAsyncContextManager[SQSClient]", self._session.client("sqs", **self._kwargs()))
 
-    def public_s3(self) -> S3Client:
+    def public_s3(self) -> AbstractAsyncContextManager[S3Client]:
         """An S3 client whose presigned links use the address clients reach storage by."""
         kwargs = self._kwargs()
         if self.settings.public_endpoint_url:
             kwargs["endpoint_url"] = self.settings.public_endpoint_url
-        return self._session.client("s3", **kwargs)  # type: ignore[return-value]
+        return cast("AbstractAsyncContextManager[S3Client]", self._session.client("s3", **kwargs))
 
 
 async def queue_url(sqs: SQSClient, name: str) -> str:

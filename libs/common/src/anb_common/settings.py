@@ -110,4 +110,3 @@ class SecuritySettings(BaseSettings):
     """HS256 key for the gateway-to-ingest identity token (>= 32 bytes); required outside dev mode."""
     devdata_dir: Path = Path(".devdata")
     """Where dev mode keeps its generated secrets (git-ignored)."""
-

@@ -23,7 +23,6 @@ from typing import IO
 from anb_common.aws import Aws
 from anb_common.db.migrate import upgrade
 from anb_common.settings import AwsSettings
-
 from anb_devstack import brand, secrets
 from anb_devstack.moto import MotoServer
 from anb_devstack.postgres import EmbeddedPostgres
@@ -103,7 +102,9 @@ class Platform:
         self.say("launcher", "schema migrated, bucket, queues and brand assets in place")
         uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1"]
         self._spawn("ingest", [*uvicorn, "--port", str(self.ports.ingest), "anb_ingest.app:create_app"], env)
-        self._spawn("gateway", [*uvicorn, "--port", str(self.ports.gateway), "anb_gateway.app:create_app"], env)
+        self._spawn(
+            "gateway", [*uvicorn, "--port", str(self.ports.gateway), "anb_gateway.app:create_app"], env
+        )
         for index in range(self.workers):
             self._spawn(f"transcoder-{index + 1}", [sys.executable, "-m", "anb_transcoder"], env)
         self._wait_healthy()
@@ -116,7 +117,8 @@ class Platform:
     def _spawn_moto(self, env: dict[str, str]) -> None:
         self.moto.start(stdout=subprocess.PIPE, env=env)
         process = self.moto.process
-        assert process is not None and process.stdout is not None
+        assert process is not None
+        assert process.stdout is not None
         threading.Thread(target=self._pump, args=("moto", process.stdout), daemon=True).start()
 
     def _wait_healthy(self, timeout_s: float = 60.0) -> None:
@@ -127,7 +129,7 @@ class Platform:
                 if process.poll() is not None:
                     raise RuntimeError(f"{part} exited with {process.returncode} during start-up")
             try:
-                with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - fixed local URL
+                with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:
                         return
             except OSError:

@@ -20,11 +20,17 @@ class MotoServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, stdout: IO[bytes] | int | None = subprocess.DEVNULL,
-              env: Mapping[str, str] | None = None, timeout_s: float = 30.0) -> None:
+    def start(
+        self,
+        stdout: IO[bytes] | int | None = subprocess.DEVNULL,
+        env: Mapping[str, str] | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
-            stdout=stdout, stderr=subprocess.STDOUT, env=env,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

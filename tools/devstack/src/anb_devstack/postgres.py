@@ -74,17 +74,45 @@ class EmbeddedPostgres:
             shutil.chown(self.datadir, self._user)
             _open_path_to(self.datadir.parent)
         subprocess.run(
-            [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-             "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"],
-            check=True, user=self._user, stdout=subprocess.DEVNULL,
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            check=True,
+            user=self._user,
+            stdout=subprocess.DEVNULL,
         )
 
     def start(self, timeout_s: float = 30.0) -> None:
         self._process = subprocess.Popen(
-            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.datadir), "-h", "127.0.0.1",
-             "-p", str(self.port), "-k", str(self.datadir), "-c", "max_connections=300",
-             "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "synchronous_commit=off"],
-            user=self._user, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(POSTGRES_BIN_PATH / "postgres"),
+                "-D",
+                str(self.datadir),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.datadir),
+                "-c",
+                "max_connections=300",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "synchronous_commit=off",
+            ],
+            user=self._user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -99,9 +127,22 @@ class EmbeddedPostgres:
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         return subprocess.run(
-            [str(POSTGRES_BIN_PATH / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-             "-d", database, "-tAc", sql],
-            check=True, capture_output=True, text=True,
+            [
+                str(POSTGRES_BIN_PATH / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
 
     def _accepts_queries(self) -> bool:
@@ -114,7 +155,9 @@ class EmbeddedPostgres:
         return True
 
     def _ensure_database(self) -> None:
-        if self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'") != "1":
+        # The name is our own constant (never user input), so plain interpolation is safe here.
+        exists = f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"  # noqa: S608
+        if self._psql(exists) != "1":
             self._psql(f'CREATE DATABASE "{self.database}"')
 
     def stop(self, timeout_s: float = 30.0) -> None:

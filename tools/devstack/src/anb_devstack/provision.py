@@ -26,7 +26,9 @@ async def provision(aws: Aws, brand_assets: Iterable[tuple[str, Path]] = ()) -> 
         for prefix in (UPLOADS_PREFIX, PROCESSED_PREFIX, RESOURCES_PREFIX):
             await s3.put_object(Bucket=settings.bucket, Key=prefix, Body=b"")
         for key, path in brand_assets:
-            await s3.put_object(Bucket=settings.bucket, Key=key, Body=path.read_bytes(), ContentType="image/png")
+            await s3.put_object(
+                Bucket=settings.bucket, Key=key, Body=path.read_bytes(), ContentType="image/png"
+            )
     async with aws.sqs() as sqs:
         dlq = await sqs.create_queue(
             QueueName=settings.dlq_name, Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S)}
@@ -41,6 +43,8 @@ async def provision(aws: Aws, brand_assets: Iterable[tuple[str, Path]] = ()) -> 
                 "MessageRetentionPeriod": str(RETENTION_S),
                 "ReceiveMessageWaitTimeSeconds": str(RECEIVE_WAIT_S),
                 "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+                ),
             },
         )

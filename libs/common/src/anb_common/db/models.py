@@ -70,9 +70,7 @@ class User(Base):
 class Video(Base):
     __tablename__ = "videos"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('uploaded', 'processing', 'processed', 'failed')", name="status_known"
-        ),
+        CheckConstraint("status IN ('uploaded', 'processing', 'processed', 'failed')", name="status_known"),
         CheckConstraint("vote_count >= 0", name="vote_count_non_negative"),
         # The owner's listing: newest first.
         Index("ix_videos_user_id_uploaded_at", "user_id", text("uploaded_at DESC")),
@@ -126,9 +124,7 @@ class PlayerScore(Base):
         Index("ix_player_scores_city_votes", "city", text("votes DESC"), "user_id"),
     )
 
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     # Copied from users.city so that the per-city ranking is one index range scan.
     city: Mapped[str] = mapped_column(String(100))
     votes: Mapped[int] = mapped_column(Integer, server_default=text("0"))

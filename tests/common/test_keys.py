@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from anb_common.keys import processed_key, upload_key, video_id_from_key
+
+VIDEO = uuid.UUID("12345678-1234-5678-1234-567812345678")
+
+
+def test_layout() -> None:
+    assert upload_key(VIDEO, "mov") == f"uploads/{VIDEO}.mov"
+    assert processed_key(VIDEO) == f"processed/{VIDEO}.mp4"
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (f"uploads/{VIDEO}.webm", VIDEO),
+        (f"processed/{VIDEO}.mp4", VIDEO),
+        ("uploads/", None),
+        ("uploads/not-a-uuid.mp4", None),
+        ("resources/logo.png", None),
+        (f"elsewhere/{VIDEO}.mp4", None),
+    ],
+)
+def test_video_id_from_key(key: str, expected: uuid.UUID | None) -> None:
+    assert video_id_from_key(key) == expected
