@@ -1,0 +1,169 @@
+"""What must hold of the platform after any run, however it was treated: nothing lost, nothing left.
+
+Tests call :func:`check` after every fault they inject; ``make check-invariants`` runs it against the
+platform that ``make run`` started. Each violation is returned as a sentence, so a failing test says
+what broke rather than which assertion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from anb_common.aws import Aws, queue_url
+from anb_common.keys import PROCESSED_PREFIX, UPLOADS_PREFIX, video_id_from_key
+from anb_common.settings import AwsSettings, DatabaseSettings, ProcessingSettings
+
+
+@dataclass(frozen=True)
+class Scope:
+    aws: AwsSettings
+    db_url: str
+    temp_dir: Path
+    allow_dlq: bool = False
+    """A test that poisons the queue on purpose expects dead letters."""
+
+
+def _dsn(url: str) -> str:
+    # asyncpg takes the plain libpq URL, SQLAlchemy's has the driver in the scheme.
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def _keys(aws: Aws, prefix: str) -> set[str]:
+    keys: set[str] = set()
+    async with aws.s3() as s3:
+        paginator = s3.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=aws.settings.bucket, Prefix=prefix):
+            keys.update(item["Key"] for item in page.get("Contents", []) if item["Key"] != prefix)
+    return keys
+
+
+async def _queue_depth(aws: Aws, name: str) -> int:
+    async with aws.sqs() as sqs:
+        url = await queue_url(sqs, name)
+        attributes = (
+            await sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
+            )
+        )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+async def _open_multipart_uploads(aws: Aws) -> list[str]:
+    async with aws.s3() as s3:
+        response = await s3.list_multipart_uploads(Bucket=aws.settings.bucket)
+    return [upload["Key"] for upload in response.get("Uploads", [])]
+
+
+async def check(scope: Scope) -> list[str]:
+    aws = Aws(scope.aws)
+    problems: list[str] = []
+    connection = await asyncpg.connect(_dsn(scope.db_url))
+    try:
+        videos = await connection.fetch("SELECT id, status, original_key, processed_key FROM videos")
+        pending_outbox = {
+            row["video_id"]
+            for row in await connection.fetch("SELECT video_id FROM outbox WHERE sent_at IS NULL")
+        }
+        vote_mismatch = await connection.fetch(
+            "SELECT v.id, v.vote_count, count(vo.id) AS counted FROM videos v "
+            "LEFT JOIN votes vo ON vo.video_id = v.id GROUP BY v.id HAVING v.vote_count <> count(vo.id)"
+        )
+        score_mismatch = await connection.fetch(
+            "SELECT s.user_id, s.votes, coalesce(sum(v.vote_count), 0) AS counted FROM player_scores s "
+            "LEFT JOIN videos v ON v.user_id = s.user_id AND v.published GROUP BY s.user_id, s.votes "
+            "HAVING s.votes <> coalesce(sum(v.vote_count), 0)"
+        )
+    finally:
+        await connection.close()
+
+    ids = {row["id"] for row in videos}
+    waiting = [row["id"] for row in videos if row["status"] in ("uploaded", "processing")]
+    not_in_outbox = [video for video in waiting if video not in pending_outbox]
+    depth = await _queue_depth(aws, scope.aws.queue_name)
+    # SQS cannot be searched by video, so this is a counting argument: every unfinished video that
+    # is not waiting in the outbox needs a message on the queue (visible, in flight or delayed).
+    if len(not_in_outbox) > depth:
+        problems.append(
+            f"{len(not_in_outbox)} videos are uploaded/processing without an outbox row, "
+            f"but the queue holds only {depth} messages: a job was lost ({not_in_outbox[:5]})"
+        )
+
+    uploads = await _keys(aws, UPLOADS_PREFIX)
+    processed = await _keys(aws, PROCESSED_PREFIX)
+    for key in sorted(uploads | processed):
+        if video_id_from_key(key) not in ids:
+            problems.append(f"orphan object {key}: no video row owns it")
+    for row in videos:
+        if row["original_key"] not in uploads:
+            problems.append(f"video {row['id']} has no original object {row['original_key']}")
+        if row["status"] == "processed" and row["processed_key"] not in processed:
+            problems.append(f"processed video {row['id']} has no object {row['processed_key']}")
+
+    for key in await _open_multipart_uploads(aws):
+        problems.append(f"open multipart upload left behind for {key}")
+
+    if scope.temp_dir.exists():
+        for leftover in sorted(scope.temp_dir.iterdir()):
+            problems.append(f"job folder left behind: {leftover}")
+
+    if not scope.allow_dlq:
+        dead = await _queue_depth(aws, scope.aws.dlq_name)
+        if dead:
+            problems.append(f"{dead} messages in the dead-letter queue")
+
+    for row in vote_mismatch:
+        problems.append(f"video {row['id']} says {row['vote_count']} votes but has {row['counted']}")
+    for row in score_mismatch:
+        problems.append(f"player {row['user_id']} ranks with {row['votes']} votes but has {row['counted']}")
+    return problems
+
+
+async def settle(scope: Scope, timeout_s: float) -> None:
+    """Wait (bounded) until no video is uploaded/processing, so that a check sees the end state."""
+    connection = await asyncpg.connect(_dsn(scope.db_url))
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            busy = await connection.fetchval(
+                "SELECT count(*) FROM videos WHERE status IN ('uploaded', 'processing')"
+            )
+            if busy == 0:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Check the platform's invariants (defaults: make run).")
+    parser.add_argument("--allow-dlq", action="store_true", help="do not count dead letters as a problem")
+    parser.add_argument("--settle", type=float, default=0.0, help="first wait up to N s for jobs to finish")
+    args = parser.parse_args()
+    scope = Scope(
+        aws=AwsSettings(),
+        db_url=DatabaseSettings().url,
+        temp_dir=ProcessingSettings().temp_dir,
+        allow_dlq=args.allow_dlq,
+    )
+    if args.settle:
+        asyncio.run(settle(scope, args.settle))
+    problems = asyncio.run(check(scope))
+    for problem in problems:
+        print(f"VIOLATION: {problem}")
+    print("invariants hold" if not problems else f"{len(problems)} invariant violations")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
