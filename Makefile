@@ -32,3 +32,21 @@ migrate: sync
 
 clean:
 	rm -rf .devdata .pytest_cache .mypy_cache .ruff_cache
+
+# Checks what must hold after any run (see tools/devstack/src/anb_devstack/invariants.py).
+check-invariants: sync
+	ANB_PROCESSING_TEMP_DIR=$${ANB_PROCESSING_TEMP_DIR:-.devdata/anb-temp} uv run python -m anb_devstack.invariants --settle 60
+
+bench-transcode: sync
+	command -v ffmpeg >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ffmpeg)
+	uv run python bench/bench_transcode.py
+
+bench-ingest: sync
+	uv run python bench/bench_ingest.py
+
+bench-gateway: sync
+	command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
+	uv run python bench/bench_gateway.py
+
+bench-e2e: sync
+	uv run python bench/bench_e2e.py
