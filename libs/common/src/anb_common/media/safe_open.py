@@ -1,0 +1,52 @@
+"""Open a local upload with PyAV so that nothing inside it can make FFmpeg read another file or URL.
+
+What actually protects: the demuxer is pinned to the sniffed container (mov or matroska), so FFmpeg
+never probes its way into the hls, concat, or similar demuxers that follow references; neither
+pinned demuxer opens other resources, except MOV data references, which are switched off.
+``protocol_whitelist=file`` alone would not be enough: an hls demuxer would still read any local
+file through the file protocol (tests/common/test_media_safe_open.py shows it). It is set anyway so
+that no network protocol is ever reachable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+from av.container import InputContainer
+
+from anb_common.media.errors import MediaRejected
+from anb_common.media.sniff import SNIFF_BYTES, Container, sniff
+
+# Decoders find_stream_info may open while probing: the accepted video codecs only.
+_DECODERS = "h264,hevc,vp9,libdav1d"
+
+
+def sniff_file(path: Path) -> Container:
+    """The container ``path`` starts like; ``MediaRejected("not_a_video")`` when it is none we take."""
+    with path.open("rb") as f:
+        container = sniff(f.read(SNIFF_BYTES))
+    if container is None:
+        raise MediaRejected("not_a_video", "The file is not an MP4, MOV, WebM or MKV video.")
+    return container
+
+
+def safe_open(path: Path, container: Container | None = None) -> InputContainer:
+    """Open the local file ``path`` for reading with its demuxer pinned (sniffed unless given).
+
+    Raises ``MediaRejected("not_a_video")`` when the bytes are not such a container or FFmpeg
+    cannot parse them. The caller closes the returned container (it is a context manager).
+    """
+    container = container or sniff_file(path)
+    options = {
+        "protocol_whitelist": "file",
+        "format_whitelist": container.demuxer,
+        "codec_whitelist": _DECODERS,
+    }
+    if container.demuxer == "mov":
+        options |= {"enable_drefs": "0", "use_absolute_path": "0"}
+    try:
+        # The explicit file: prefix keeps a name like "http:x" from being read as a URL.
+        return av.open(f"file:{path.resolve()}", format=container.demuxer, container_options=options)
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise MediaRejected("not_a_video", "The file is damaged or not a video we can read.") from exc

@@ -1,0 +1,179 @@
+"""Real video clips for tests and benches, made with PyAV; and crafted inputs that try to make FFmpeg
+open another file.
+
+Frames come from FFmpeg's own ``testsrc2`` source plus temporal ``noise`` inside a filter graph, so a
+clip costs encoder time only, and the moving, noisy picture gives decoders and encoders realistic work.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import struct
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
+
+# Per-codec defaults that favour generation speed: clips are inputs, not deliverables.
+_ENCODER_DEFAULTS: dict[str, dict[str, str]] = {
+    "libx264": {"preset": "ultrafast"},
+    "libx265": {"preset": "ultrafast", "x265-params": "log-level=error"},
+    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8"},
+    "libsvtav1": {"preset": "12"},
+}
+
+_MUXERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+
+_AUDIO_RATE = 48_000
+_AUDIO_FRAME = 1024
+
+
+def make_clip(
+    path: Path,
+    *,
+    width: int = 1920,
+    height: int = 1080,
+    seconds: float = 3.0,
+    fps: int = 10,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    rotate: int | None = None,
+    audio: bool = False,
+    vfr: bool = False,
+    options: Mapping[str, str] | None = None,
+) -> Path:
+    """Write a clip of ``seconds`` at ``fps`` to ``path`` (container chosen by its suffix).
+
+    ``rotate`` is the phone convention: degrees clockwise a player turns the picture for display
+    (a portrait phone recording is stored 1920x1080 with ``rotate=90``); it is written as the
+    container's display matrix. ``vfr`` spaces frames unevenly (alternately half and one and a half
+    frame periods) so that the stream has a variable frame rate with ``fps`` as its average.
+    """
+    muxer = _MUXERS.get(path.suffix.lower())
+    if muxer is None:
+        raise ValueError(f"no muxer for {path.suffix!r}")
+    count = max(1, round(seconds * fps))
+    with av.open(str(path), "w", format=muxer) as out:
+        video = out.add_stream(codec, rate=fps)
+        assert isinstance(video, VideoStream)
+        video.width, video.height, video.pix_fmt = width, height, pix_fmt
+        video.codec_context.time_base = Fraction(1, fps * 2)
+        video.options = {**_ENCODER_DEFAULTS.get(codec, {}), **(options or {})}
+        if rotate:
+            video.set_display_rotation(-rotate)
+        sound = _add_audio(out) if audio else None
+        pts = 0
+        for index, frame in enumerate(_pictures(width, height, fps, count, pix_fmt)):
+            frame.pts = pts
+            frame.time_base = video.codec_context.time_base
+            pts += (1 if index % 2 == 0 else 3) if vfr else 2
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        if sound is not None:
+            _write_tone(out, sound, count / fps)
+    return path
+
+
+def _pictures(width: int, height: int, fps: int, count: int, pix_fmt: str) -> Iterator[av.VideoFrame]:
+    graph = av.filter.Graph()
+    # testsrc2 needs an even-sized canvas for its 4:2:0 output; odd sizes are cropped afterwards.
+    src = graph.add("testsrc2", f"size={width + width % 2}x{height + height % 2}:rate={fps}")
+    chain = [
+        src,
+        graph.add("noise", "alls=12:allf=t"),
+        graph.add("crop", f"{width}:{height}:0:0"),
+        graph.add("format", pix_fmt),
+        graph.add("buffersink"),
+    ]
+    graph.link_nodes(*chain).configure()
+    for _ in range(count):
+        frame = graph.vpull()
+        frame.pict_type = av.video.frame.PictureType.NONE
+        yield frame
+
+
+def _add_audio(out: av.container.OutputContainer) -> AudioStream:
+    sound = out.add_stream("aac", rate=_AUDIO_RATE)
+    assert isinstance(sound, AudioStream)
+    sound.layout = "stereo"
+    return sound
+
+
+def _write_tone(out: av.container.OutputContainer, sound: AudioStream, seconds: float) -> None:
+    total = int(seconds * _AUDIO_RATE)
+    for start in range(0, total, _AUDIO_FRAME):
+        t = (np.arange(start, start + _AUDIO_FRAME) / _AUDIO_RATE).astype(np.float32)
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+        frame.sample_rate = _AUDIO_RATE
+        frame.pts = start
+        out.mux(sound.encode(frame))
+    out.mux(sound.encode(None))
+
+
+# --- crafted inputs ---------------------------------------------------------------------------
+
+
+def hls_playlist(target: Path) -> bytes:
+    """An HLS playlist whose only segment is ``target``: FFmpeg's hls demuxer would open it."""
+    return (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        f"#EXTINF:10.0,\nfile://{target}\n#EXT-X-ENDLIST\n"
+    ).encode()
+
+
+def make_hls_bait(path: Path, target: Path) -> Path:
+    """An HLS playlist naming ``target``, saved under a video-looking name such as ``x.mp4``."""
+    path.write_bytes(hls_playlist(target))
+    return path
+
+
+def make_avi_hls_bait(path: Path, target: Path) -> Path:
+    """The classic "AVI with an HLS playlist inside" upload: a RIFF/AVI header whose first chunk is a
+    playlist naming ``target``, which a probing FFmpeg may take for HLS."""
+    playlist = hls_playlist(target)
+    chunk = b"LIST" + struct.pack("<I", len(playlist)) + playlist
+    path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"AVI " + chunk)
+    return path
+
+
+_IN_ACCESS = 0x00000001
+_IN_OPEN = 0x00000020
+_EVENT = struct.Struct("iIII")
+
+
+@contextmanager
+def watch_opens(target: Path) -> Iterator[list[str]]:
+    """Record (after the block) every open or read of ``target`` by anyone, through inotify.
+
+    Yields a list that is filled on exit with ``"open"``/``"access"`` entries; an empty list proves
+    the file was never opened. inotify sees kernel events, so it works whatever opens the file.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+    events: list[str] = []
+    try:
+        if libc.inotify_add_watch(fd, str(target).encode(), _IN_OPEN | _IN_ACCESS) < 0:
+            raise OSError(ctypes.get_errno(), f"cannot watch {target}")
+        yield events
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, 4096)
+            offset = 0
+            while offset < len(data):
+                _wd, mask, _cookie, name_len = _EVENT.unpack_from(data, offset)
+                offset += _EVENT.size + name_len
+                if mask & _IN_OPEN:
+                    events.append("open")
+                if mask & _IN_ACCESS:
+                    events.append("access")
+    finally:
+        os.close(fd)
