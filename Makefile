@@ -50,3 +50,7 @@ bench-gateway: sync
 
 bench-e2e: sync
 	uv run python bench/bench_e2e.py
+
+# 50 simulated players for 3 minutes against a fresh platform; fails on any 5xx, lost upload or broken invariant.
+soak: sync
+	uv run python -m anb_devstack.soak --users 50 --duration 180

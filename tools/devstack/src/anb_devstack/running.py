@@ -1,0 +1,100 @@
+"""Start the platform exactly as ``make run`` does (the launcher, as a child process) on free ports.
+
+Used by the e2e tests, the soak and the benchmarks, so that each measures the real thing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from anb_common.settings import AwsSettings
+from anb_devstack.moto import free_port
+
+
+class PlatformFailed(RuntimeError):
+    """The launcher exited or did not become healthy; the message carries the end of its log."""
+
+
+@dataclass(frozen=True)
+class RunningPlatform:
+    api: str
+    """Base URL clients use, e.g. http://127.0.0.1:PORT/api."""
+    ingest_url: str
+    moto_url: str
+    db_url: str
+    devdata: Path
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.devdata / "anb-temp"
+
+    @property
+    def aws(self) -> AwsSettings:
+        return AwsSettings(endpoint_url=self.moto_url)
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-4000:] if log.exists() else ""
+
+
+@contextmanager
+def platform(
+    devdata: Path,
+    log: Path,
+    workers: int = 1,
+    extra_env: Mapping[str, str] | None = None,
+    start_timeout_s: float = 180.0,
+) -> Iterator[RunningPlatform]:
+    ports = {name: free_port() for name in ("gateway", "ingest", "moto", "postgres")}
+    argv = [
+        sys.executable, "-m", "anb_devstack.launcher", "--no-colour", "--devdata", str(devdata),
+        "--workers", str(workers),
+        *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
+    ]  # fmt: skip
+    env = {**os.environ, **(extra_env or {})}
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{ports['gateway']}/api/health", process, log, start_timeout_s)
+        yield RunningPlatform(
+            api=f"http://127.0.0.1:{ports['gateway']}/api",
+            ingest_url=f"http://127.0.0.1:{ports['ingest']}",
+            moto_url=f"http://127.0.0.1:{ports['moto']}",
+            db_url=f"postgresql+asyncpg://postgres@127.0.0.1:{ports['postgres']}/anb",
+            devdata=devdata,
+            log=log,
+            process=process,
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise PlatformFailed(f"platform exited with {process.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - a local URL we built
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise PlatformFailed(f"{url} not healthy within {timeout_s:.0f} s:\n{_tail(log)}")
