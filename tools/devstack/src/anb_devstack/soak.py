@@ -210,7 +210,7 @@ def soak_fresh_platform(
         # The smallest clip the rules accept (20 s, 1080p) at a low frame rate: cheap to transcode.
         make_clip(clip, width=1920, height=1080, seconds=20.5, fps=2)
     # The soak signs up all its players from one address; the login/signup rate limit is for people.
-    relaxed = {"ANB_GATEWAY_AUTH_RATE_LIMIT_PER_MINUTE": "100000"}
+    relaxed = {"ANB_AUTH_RATE_LIMIT_PER_MINUTE": "100000"}
     with running.platform(workdir / "platform", workdir / "platform.log", workers, relaxed) as started:
         report = asyncio.run(soak(started.api, clip, users, duration_s, uploads_per_user, drain_s))
         scope = invariants.Scope(aws=started.aws, db_url=started.db_url, temp_dir=started.temp_dir)
