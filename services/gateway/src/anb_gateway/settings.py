@@ -8,6 +8,45 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
 
 
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, use_attribute_docstrings=True, extra="ignore", frozen=True)
+
+
+class PasswordSettings(BaseSettings):
+    """Argon2id cost. The defaults are OWASP's minimum; raising them rehashes users at their next login."""
+
+    model_config = _section("ANB_ARGON2_")
+
+    memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
+    """Memory per hash in KiB (OWASP minimum 19 MiB): memory hardness is what slows GPU guessing."""
+    time_cost: int = Field(default=2, ge=2)
+    """Passes over that memory (OWASP minimum 2)."""
+    parallelism: int = Field(default=1, ge=1)
+    """Lanes per hash; 1 keeps one login from taking both cores of a small instance."""
+
+
+class AuthSettings(BaseSettings):
+    model_config = _section("ANB_AUTH_")
+
+    token_ttl_s: int = Field(default=3600, ge=60)
+    """Lifetime of an access token (the contract says 3600): short, since there is no revocation list."""
+    rate_limit_per_minute: int = Field(default=30, ge=1)
+    """Login and signup attempts per client address and minute: above any person, below a guessing script."""
+
+
+class HttpSettings(BaseSettings):
+    model_config = _section("ANB_HTTP_")
+
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins allowed to call the API (JSON list); empty keeps CORS closed."""
+    presign_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    """Lifetime of the download links handed out for originals and processed videos."""
+    ingest_connect_timeout_s: float = 5.0
+    """Connecting to ingest inside the VPC takes milliseconds; longer means it is down."""
+    ingest_response_timeout_s: float = 300.0
+    """Waiting for ingest's answer: it stores and inspects the whole file (100 MB) before answering."""
+
+
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
 
@@ -19,5 +58,11 @@ class GatewaySettings(BaseSettings):
     """Upload limits (ANB_UPLOAD_*)."""
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     """Secrets and dev mode (ANB_DEV_MODE, ANB_JWT_SECRET, ANB_INTERNAL_SECRET)."""
+    passwords: PasswordSettings = Field(default_factory=PasswordSettings)
+    """Argon2id parameters (ANB_ARGON2_*)."""
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    """Token lifetime and login/signup rate limit (ANB_AUTH_*)."""
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    """CORS, link expiry and ingest timeouts (ANB_HTTP_*)."""
     ingest_url: str = "http://127.0.0.1:8001"
     """Base URL of the internal ingest service that uploads are streamed to."""
