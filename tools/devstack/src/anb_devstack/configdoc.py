@@ -25,13 +25,14 @@ def _sections() -> list[type[BaseSettings]]:
     for name in _MODULES:
         module = importlib.import_module(name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            is_section = issubclass(cls, BaseSettings) and cls is not BaseSettings
+            if not issubclass(cls, BaseSettings) or cls is BaseSettings:
+                continue
             # Composite settings (a service's whole configuration) hold sections, not variables.
             composite = any(
                 inspect.isclass(field.annotation) and issubclass(field.annotation, BaseSettings)
                 for field in getattr(cls, "model_fields", {}).values()
             )
-            if is_section and not composite and cls.__module__ == name:
+            if not composite and cls.__module__ == name:
                 found[f"{name}.{cls.__name__}"] = cls
     return list(found.values())
 
