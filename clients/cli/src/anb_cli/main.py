@@ -1,0 +1,343 @@
+"""``anb``: the ANB Video command line (typer commands; HTTP lives in api.py, tokens in credentials.py)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from anb_cli import credentials, render
+from anb_cli.api import DEFAULT_API_URL, ApiError, ApiUnreachable, Client, Json
+
+app = typer.Typer(
+    name="anb",
+    help="ANB Video from the command line: sign up, upload clips, follow their processing, vote.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class State:
+    api: str
+
+
+class NotLoggedIn(Exception):
+    pass
+
+
+def _state(ctx: typer.Context) -> State:
+    state = ctx.find_root().obj
+    return state if isinstance(state, State) else State(DEFAULT_API_URL)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]Error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """API errors print their ``detail`` and exit 1; an unreachable API says so plainly."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ApiError as error:
+            message = f"{error.detail} (HTTP {error.status_code})"
+            if error.status_code == 401:
+                message += "\nRun `anb login` to get a new token."
+            raise _fail(message) from None
+        except ApiUnreachable as error:
+            raise _fail(
+                f"cannot reach the ANB API at {error.url} ({error.reason}).\n"
+                "Is the platform running (`make run`), and is --api / ANB_API_URL right?"
+            ) from None
+        except NotLoggedIn as error:
+            raise _fail(str(error)) from None
+
+    return wrapper
+
+
+def _public(ctx: typer.Context) -> Client:
+    return Client(_state(ctx).api)
+
+
+def _authenticated(ctx: typer.Context) -> Client:
+    api = _state(ctx).api
+    saved = credentials.load(api)
+    if saved is None:
+        raise NotLoggedIn(f"not logged in to {api}: run `anb login` first.")
+    if saved.expired():
+        raise NotLoggedIn(f"your session on {api} has expired: run `anb login` again.")
+    return Client(api, saved.access_token)
+
+
+class _Bar:
+    """A rich progress bar (bytes, rate, ETA) fed by the API client's transfer callbacks."""
+
+    def __init__(self, progress: Progress, description: str) -> None:
+        self._progress = progress
+        self._description = description
+        self._task: TaskID | None = None
+
+    def start(self, total: int | None) -> None:
+        self._task = self._progress.add_task(self._description, total=total)
+
+    def advance(self, size: int) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, size)
+
+
+@contextmanager
+def _transfer_bar(description: str) -> Iterator[_Bar]:
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as progress:
+        yield _Bar(progress, description)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    api: Annotated[
+        str, typer.Option("--api", envvar="ANB_API_URL", help="Base URL of the ANB Video API.")
+    ] = DEFAULT_API_URL,
+) -> None:
+    ctx.obj = State(api.rstrip("/"))
+
+
+@app.command()
+@handles_errors
+def signup(
+    ctx: typer.Context,
+    first_name: Annotated[str, typer.Option(prompt=True)],
+    last_name: Annotated[str, typer.Option(prompt=True)],
+    email: Annotated[str, typer.Option(prompt=True)],
+    city: Annotated[str, typer.Option(prompt=True)],
+    country: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="ANB_PASSWORD")
+    ],
+) -> None:
+    """Create a player account."""
+    with _public(ctx) as client:
+        answer = client.signup(
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            password1=password,
+            password2=password,
+            city=city,
+            country=country,
+        )
+    out.print(
+        f"{answer.get('message', 'Account created.')} user_id: {answer.get('user_id')}", highlight=False
+    )
+    out.print("Next: `anb login`.")
+
+
+@app.command()
+@handles_errors
+def login(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, envvar="ANB_PASSWORD")],
+) -> None:
+    """Log in and keep the access token in your config dir (readable only by you)."""
+    api = _state(ctx).api
+    with _public(ctx) as client:
+        answer = client.login(email, password)
+    expires_in = float(answer.get("expires_in", 3600))
+    saved = credentials.save(
+        credentials.Credentials(
+            api=api,
+            email=email,
+            access_token=str(answer["access_token"]),
+            expires_at=time.time() + expires_in,
+        )
+    )
+    out.print(f"Logged in as {email} for {expires_in / 60:.0f} min; token saved in {saved}", highlight=False)
+
+
+@app.command()
+def logout(ctx: typer.Context) -> None:
+    """Forget the saved token for this API."""
+    api = _state(ctx).api
+    if credentials.forget(api):
+        out.print(f"Logged out of {api}.", highlight=False)
+    else:
+        out.print(f"Not logged in to {api}.", highlight=False)
+
+
+@app.command()
+@handles_errors
+def upload(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, metavar="FILE", help="Video file.")
+    ],
+    title: Annotated[str, typer.Option("--title", "-t", help="Title, 1-200 characters.")],
+    wait: Annotated[bool, typer.Option("--wait", "-w", help="Follow processing until it ends.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 900.0,
+) -> None:
+    """Upload a clip (20-60 s, at least 1080p, MP4/MOV/WebM/MKV), streamed from disk."""
+    with _authenticated(ctx) as client:
+        with _transfer_bar(f"Uploading {file.name}") as bar:
+            answer = client.upload(file, title, bar)
+        video_id = str(answer["video_id"])
+        out.print(answer.get("message", "Uploaded."), highlight=False)
+        out.print(f"video_id: {video_id}", highlight=False)
+        if wait:
+            _follow(client, video_id, timeout)
+
+
+def _follow(client: Client, video_id: str, timeout: float) -> None:
+    with err.status("waiting for processing…") as live:
+
+        def show(video: Json) -> None:
+            live.update(render.status_line(video))
+
+        try:
+            video = client.wait(video_id, show, timeout=timeout)
+        except TimeoutError as error:
+            raise _fail(str(error)) from None
+    if video.get("status") == "failed":
+        raise _fail(f"processing failed: {video.get('error') or 'no reason given'}")
+    out.print(render.status_line(video))
+    out.print(f"processed_url: {video.get('processed_url')}", highlight=False, soft_wrap=True)
+
+
+@app.command("ls")
+@handles_errors
+def list_videos(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option(min=1, max=100)] = None,
+    offset: Annotated[int | None, typer.Option(min=0)] = None,
+) -> None:
+    """List your videos, newest first."""
+    with _authenticated(ctx) as client:
+        videos = client.videos(limit=limit, offset=offset)
+    if videos:
+        out.print(render.videos_table(videos))
+    else:
+        out.print("No videos yet: `anb upload FILE --title T`.")
+
+
+@app.command()
+@handles_errors
+def show(ctx: typer.Context, video_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Show one of your videos (status, progress, votes, download links)."""
+    with _authenticated(ctx) as client:
+        video = client.video(video_id)
+    out.print(render.video_details(video), soft_wrap=True)
+
+
+@app.command()
+@handles_errors
+def download(
+    ctx: typer.Context,
+    video_id: Annotated[str, typer.Argument(metavar="ID")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", dir_okay=False, help="File to write.")
+    ] = None,
+) -> None:
+    """Download the processed video (default: ID.mp4 in the current folder)."""
+    with _authenticated(ctx) as client:
+        video = client.video(video_id)
+        url = video.get("processed_url")
+        if video.get("status") != "processed" or not url:
+            raise _fail(f"video {video_id} is {video.get('status')}, not processed: nothing to download yet.")
+        target = output or Path(f"{video.get('video_id', video_id)}.mp4")
+        with _transfer_bar(f"Downloading {target.name}") as bar:
+            size = client.download(str(url), target, bar)
+    out.print(f"Saved {size} bytes to {target}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def publish(ctx: typer.Context, video_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Publish a processed video for public voting."""
+    with _authenticated(ctx) as client:
+        answer = client.publish(video_id)
+    out.print(answer.get("message", "Published."), highlight=False)
+
+
+@app.command()
+@handles_errors
+def delete(
+    ctx: typer.Context,
+    video_id: Annotated[str, typer.Argument(metavar="ID")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete one of your videos (not possible once published)."""
+    if not yes:
+        typer.confirm(f"Delete video {video_id} and its files for good?", abort=True)
+    with _authenticated(ctx) as client:
+        answer = client.delete(video_id)
+    out.print(answer.get("message", "Deleted."), highlight=False)
+
+
+@app.command()
+@handles_errors
+def vote(ctx: typer.Context, video_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Vote for a published video (one vote per video)."""
+    with _authenticated(ctx) as client:
+        answer = client.vote(video_id)
+    out.print(answer.get("message", "Voted."), highlight=False)
+
+
+@app.command()
+@handles_errors
+def videos(
+    ctx: typer.Context,
+    city: Annotated[str | None, typer.Option(help="Only players from this city.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, max=100)] = None,
+    offset: Annotated[int | None, typer.Option(min=0)] = None,
+) -> None:
+    """List published videos, most voted first (no login needed)."""
+    with _public(ctx) as client:
+        rows = client.public_videos(city=city, limit=limit, offset=offset)
+    out.print(render.public_videos_table(rows, city))
+
+
+@app.command()
+@handles_errors
+def rankings(
+    ctx: typer.Context,
+    city: Annotated[str | None, typer.Option(help="Only players from this city.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, max=100)] = None,
+    offset: Annotated[int | None, typer.Option(min=0)] = None,
+) -> None:
+    """Players ranked by the votes of their published videos."""
+    with _public(ctx) as client:
+        rows = client.rankings(city=city, limit=limit, offset=offset)
+    out.print(render.rankings_table(rows, city))

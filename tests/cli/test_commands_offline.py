@@ -1,0 +1,55 @@
+"""Commands that must fail cleanly before or without reaching an API."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from anb_cli.main import app
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("ANB_API_URL", raising=False)
+    return CliRunner()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_commands_needing_a_token_say_to_log_in(runner: CliRunner) -> None:
+    for argv in (["ls"], ["show", "x"], ["publish", "x"], ["vote", "x"], ["delete", "-y", "x"]):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 1, argv
+        assert "anb login" in result.output, argv
+
+
+def test_unreachable_api_is_reported_plainly(runner: CliRunner) -> None:
+    api = f"http://127.0.0.1:{_closed_port()}/api"
+    result = runner.invoke(app, ["--api", api, "rankings"])
+    assert result.exit_code == 1
+    assert f"cannot reach the ANB API at {api}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_api_url_comes_from_the_environment(runner: CliRunner) -> None:
+    api = f"http://127.0.0.1:{_closed_port()}/api"
+    result = runner.invoke(app, ["login", "--email", "a@b.co", "--password", "x"], env={"ANB_API_URL": api})
+    assert result.exit_code == 1
+    assert api in result.output
+
+
+def test_upload_refuses_a_missing_file(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["upload", "nope.mp4", "--title", "x"])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output
