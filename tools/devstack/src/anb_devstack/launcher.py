@@ -40,12 +40,26 @@ class Ports:
 
 
 @dataclass
+class Child:
+    part: str
+    argv: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    restarts: list[float] = field(default_factory=list)
+
+
+# Like systemd's Restart=on-failure with StartLimitBurst: a crash is restarted, a crash loop is not.
+_RESTART_BURST = 5
+_RESTART_WINDOW_S = 60.0
+
+
+@dataclass
 class Platform:
     devdata: Path
     ports: Ports = field(default_factory=Ports)
     workers: int = 1
     colour: bool = True
-    _children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    _children: list[Child] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -78,12 +92,14 @@ class Platform:
         )
         return env
 
-    def _spawn(self, part: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    def _popen(self, part: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self._children.append((part, process))
         assert process.stdout is not None
         threading.Thread(target=self._pump, args=(part, process.stdout), daemon=True).start()
         return process
+
+    def _spawn(self, part: str, argv: list[str], env: dict[str, str]) -> None:
+        self._children.append(Child(part, argv, env, self._popen(part, argv, env)))
 
     def _pump(self, part: str, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
@@ -125,9 +141,9 @@ class Platform:
         url = f"http://127.0.0.1:{self.ports.gateway}/api/health"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for part, process in self._children:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{part} exited with {process.returncode} during start-up")
+            for child in self._children:
+                if child.process.poll() is not None:
+                    raise RuntimeError(f"{child.part} exited with {child.process.returncode} during start-up")
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:
@@ -139,27 +155,37 @@ class Platform:
 
     def stop(self) -> None:
         # Reverse order: workers and web first (they hand back jobs and finish requests), storage last.
-        for _, process in reversed(self._children):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for part, process in reversed(self._children):
+        for child in reversed(self._children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        for child in reversed(self._children):
             try:
-                process.wait(timeout=30)
+                # Long enough for a worker to hand its job back; a dev machine should not wait for 240 s.
+                child.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                self.say("launcher", f"{part} did not stop in 30 s; killing it")
-                process.kill()
-                process.wait()
+                self.say("launcher", f"{child.part} did not stop in 60 s; killing it")
+                child.process.kill()
+                child.process.wait()
         self.postgres.stop()
         self.moto.stop()
         self.say("launcher", "stopped")
 
     def wait(self) -> None:
+        """Supervise the services until one crash-loops (or Ctrl-C): a crashed one is restarted."""
         while True:
-            for part, process in self._children:
-                if process.poll() is not None:
-                    self.say("launcher", f"{part} exited with {process.returncode}; stopping the platform")
+            for child in self._children:
+                code = child.process.poll()
+                if code is None:
+                    continue
+                now = time.monotonic()
+                child.restarts = [at for at in child.restarts if now - at < _RESTART_WINDOW_S] + [now]
+                if len(child.restarts) > _RESTART_BURST:
+                    self.say("launcher", f"{child.part} keeps exiting ({code}); stopping the platform")
                     return
+                self.say("launcher", f"{child.part} exited with {code}; restarting it")
+                child.process = self._popen(child.part, child.argv, child.env)
             time.sleep(0.5)
+
 
 
 def _interrupt(signum: int, frame: object) -> None:
