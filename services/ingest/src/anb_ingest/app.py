@@ -1,10 +1,26 @@
-"""Ingest application factory (``uvicorn --factory anb_ingest.app:create_app``)."""
+"""Ingest application factory (``uvicorn --factory anb_ingest.app:create_app``).
+
+The HTTP layer only: identity, request id, status codes. Storage, validation and recording live in
+``pipeline``; the clients and the outbox relay are built in ``runtime`` for the app's lifetime.
+"""
 
 from __future__ import annotations
 
-from litestar import Litestar, get
+import logging
+import uuid
 
-from anb_common import logs
+from litestar import Litestar, Request, get, post
+from litestar.datastructures import State
+from litestar.response import Response
+
+from anb_common import identity, logs
+from anb_ingest.pipeline import UploadRejected
+from anb_ingest.runtime import Runtime
+from anb_ingest.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_MESSAGE = "Video subido correctamente. Procesamiento en curso."
 
 
 @get("/internal/health", sync_to_thread=False)
@@ -12,6 +28,46 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app() -> Litestar:
+def _error(status: int, detail: str) -> Response[dict[str, object]]:
+    return Response({"status_code": status, "detail": detail}, status_code=status)
+
+
+# The body limit is ours to enforce while streaming (see Pipeline): Litestar's would answer 413
+# with its own wording, and only on a declared length.
+@post("/internal/uploads", request_max_body_size=None)
+async def upload(request: Request[object, object, State], state: State) -> Response[dict[str, object]]:
+    runtime: Runtime = state.runtime
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    with logs.bound(request_id=request_id):
+        try:
+            user_id = identity.verify(request.headers.get(identity.HEADER), runtime.internal_secret)
+        except identity.IdentityError as exc:
+            log.warning("upload refused: bad internal identity", extra={"error": str(exc)})
+            return _error(401, "Missing or invalid internal identity.")
+        content_length = request.headers.get("content-length")
+        try:
+            video_id = await runtime.pipeline.accept(
+                request.stream(),
+                content_type=request.headers.get("content-type"),
+                content_length=int(content_length) if content_length else None,
+                user_id=user_id,
+            )
+        except UploadRejected as exc:
+            log.info("upload rejected", extra={"rule": exc.rule, "detail": exc.detail})
+            return _error(400, f"{exc.rule}: {exc.detail}")
+        log.info("upload accepted", extra={"video_id": str(video_id), "user_id": str(user_id)})
+        return Response(
+            {"message": ACCEPTED_MESSAGE, "task_id": str(video_id), "video_id": str(video_id)},
+            status_code=202,
+        )
+
+
+def create_app(settings: IngestSettings | None = None) -> Litestar:
+    settings = settings or IngestSettings()
     logs.configure("ingest")
-    return Litestar(route_handlers=[health])
+    runtime = Runtime(settings)
+    return Litestar(
+        route_handlers=[health, upload],
+        lifespan=[runtime.lifespan],
+        state=State({"runtime": runtime}),
+    )

@@ -1,0 +1,50 @@
+"""The video row and its job message, written in one transaction (the transactional outbox)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anb_common import messages
+from anb_common.db.models import OutboxMessage, Video, VideoStatus
+from anb_common.media import MediaFacts
+
+
+@dataclass(frozen=True, slots=True)
+class NewVideo:
+    video_id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    key: str
+    size_bytes: int
+    checksum_sha256: str
+    facts: MediaFacts
+
+
+async def record(sessions: async_sessionmaker[AsyncSession], video: NewVideo) -> int:
+    """Insert the video (status ``uploaded``) and its pending job message; return the outbox id."""
+    body = messages.encode(messages.JobMessage.for_upload(video.video_id, video.key))
+    async with sessions.begin() as session:
+        facts = video.facts
+        session.add(
+            Video(
+                id=video.video_id,
+                user_id=video.user_id,
+                title=video.title,
+                status=VideoStatus.UPLOADED,
+                original_key=video.key,
+                container=facts.container.value,
+                codec=facts.codec,
+                size_bytes=video.size_bytes,
+                duration_s=facts.duration_s,
+                width=facts.width,
+                height=facts.height,
+                checksum_sha256=video.checksum_sha256,
+            )
+        )
+        outbox = OutboxMessage(video_id=video.video_id, body=body)
+        session.add(outbox)
+        await session.flush()
+        return outbox.id

@@ -1,0 +1,78 @@
+"""What lives as long as the app: the database engine, S3 and SQS clients, the pipeline, the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from litestar import Litestar
+
+from anb_common.aws import Aws
+from anb_common.db.engine import create_engine, session_factory
+from anb_ingest.jobqueue import SqsJobQueue
+from anb_ingest.outbox import Outbox, Relay
+from anb_ingest.pipeline import Pipeline
+from anb_ingest.s3store import S3UploadStore
+from anb_ingest.settings import IngestSettings
+
+
+class Runtime:
+    def __init__(self, settings: IngestSettings) -> None:
+        secret = settings.security.internal_secret
+        if secret is None:
+            raise RuntimeError("ANB_INTERNAL_SECRET is required: it verifies the gateway's identity token")
+        self.settings = settings
+        self.internal_secret = secret.get_secret_value()
+        self._pipeline: Pipeline | None = None
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            raise RuntimeError("the ingest runtime is not started")
+        return self._pipeline
+
+    @asynccontextmanager
+    async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
+        settings = self.settings
+        options = settings.ingest
+        engine = create_engine(settings.db)
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(engine.dispose)
+            s3 = await stack.enter_async_context(Aws(settings.aws).s3())
+            queue_settings = settings.queue_aws()
+            sqs = await stack.enter_async_context(Aws(queue_settings).sqs())
+            # The publish tried before answering gets one short attempt: the relay retries properly.
+            quick = queue_settings.model_copy(
+                update={
+                    "connect_timeout_s": options.publish_timeout_s,
+                    "read_timeout_s": options.publish_timeout_s,
+                    "max_attempts": 1,
+                }
+            )
+            quick_sqs = await stack.enter_async_context(Aws(quick).sqs())
+            outbox = Outbox(session_factory(engine))
+            self._pipeline = Pipeline(
+                limits=settings.upload,
+                options=options,
+                store=S3UploadStore(s3, settings.aws.bucket),
+                sessions=session_factory(engine),
+                outbox=outbox,
+                queue=SqsJobQueue(quick_sqs, settings.aws.queue_name),
+            )
+            relay = Relay(
+                outbox,
+                SqsJobQueue(sqs, settings.aws.queue_name),
+                interval_s=options.relay_interval_s,
+                batch=options.relay_batch,
+                backoff_cap_s=options.relay_backoff_cap_s,
+            )
+            task = asyncio.create_task(relay.run(), name="outbox-relay")
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                self._pipeline = None

@@ -1,0 +1,60 @@
+"""The upload store on S3 multipart uploads."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from anb_ingest.storage import MultipartSink
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
+
+log = logging.getLogger(__name__)
+
+
+class S3MultipartSink:
+    def __init__(self, client: S3Client, bucket: str, key: str, upload_id: str) -> None:
+        self._client = client
+        self._bucket = bucket
+        self.key = key
+        self._upload_id = upload_id
+        self._parts: dict[int, str] = {}
+
+    async def write_part(self, number: int, data: bytes) -> None:
+        response = await self._client.upload_part(
+            Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=data
+        )
+        self._parts[number] = response["ETag"]
+
+    async def complete(self) -> None:
+        parts: list[CompletedPartTypeDef] = [
+            {"PartNumber": number, "ETag": etag} for number, etag in sorted(self._parts.items())
+        ]
+        await self._client.complete_multipart_upload(
+            Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": parts}
+        )
+
+    async def abort(self) -> None:
+        # Already gone (aborted before, or expired by the lifecycle rule) is the state we want.
+        with contextlib.suppress(self._client.exceptions.NoSuchUpload):
+            await self._client.abort_multipart_upload(
+                Bucket=self._bucket, Key=self.key, UploadId=self._upload_id
+            )
+
+
+class S3UploadStore:
+    def __init__(self, client: S3Client, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    async def start(self, key: str, content_type: str) -> MultipartSink:
+        response = await self._client.create_multipart_upload(
+            Bucket=self._bucket, Key=key, ContentType=content_type
+        )
+        return S3MultipartSink(self._client, self._bucket, key, response["UploadId"])
+
+    async def delete(self, key: str) -> None:
+        await self._client.delete_object(Bucket=self._bucket, Key=key)

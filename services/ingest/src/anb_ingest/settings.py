@@ -1,0 +1,54 @@
+"""Ingest settings: the shared sections plus the service's own (``ANB_INGEST_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
+
+
+class IngestOptions(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ANB_INGEST_", use_attribute_docstrings=True, extra="ignore", frozen=True
+    )
+
+    temp_dir: Path = Path("/tmp/anb-ingest")  # noqa: S108 - a per-upload subfolder is created and removed
+    """Where each upload spools its local copy for probing (one subfolder per upload, always removed)."""
+    max_field_bytes: int = Field(default=16 * 1024, ge=1024)
+    """Largest non-file form field: a 200-character title needs at most 800 bytes of UTF-8."""
+    publish_timeout_s: float = Field(default=2.0, gt=0)
+    """Connect/read timeout of the publish tried before answering; the outbox relay covers a miss,
+    so the player does not wait on a slow queue."""
+    relay_interval_s: float = Field(default=2.0, gt=0)
+    """How often the outbox relay looks for messages the upload path could not publish."""
+    relay_batch: int = Field(default=50, ge=1, le=500)
+    """Messages the relay locks and publishes per database transaction."""
+    relay_backoff_cap_s: float = Field(default=30.0, gt=0)
+    """Longest pause between relay attempts while the queue keeps failing (doubles from the interval)."""
+    sqs_endpoint_url: str | None = None
+    """SQS endpoint when it differs from ANB_AWS_ENDPOINT_URL (e.g. a separate interface endpoint);
+    unset means the shared one."""
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
+
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    """Database connection (ANB_DB_*)."""
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    """S3/SQS endpoint and names (ANB_AWS_*)."""
+    upload: UploadLimits = Field(default_factory=UploadLimits)
+    """Upload limits, part size and parts in flight (ANB_UPLOAD_*)."""
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    """Secrets and dev mode (ANB_DEV_MODE, ANB_INTERNAL_SECRET)."""
+    ingest: IngestOptions = Field(default_factory=IngestOptions)
+    """Spooling, form limits and the outbox relay (ANB_INGEST_*)."""
+
+    def queue_aws(self) -> AwsSettings:
+        """AWS settings for SQS: the shared ones, with the SQS-only endpoint when one is set."""
+        if self.ingest.sqs_endpoint_url is None:
+            return self.aws
+        return self.aws.model_copy(update={"endpoint_url": self.ingest.sqs_endpoint_url})

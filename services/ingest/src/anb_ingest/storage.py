@@ -1,0 +1,31 @@
+"""Where uploaded bytes go, as the upload path sees it: a multipart sink per upload.
+
+The handler and the pipeline know only these protocols; ``s3store`` is the S3 implementation.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class MultipartSink(Protocol):
+    """One object being written in numbered parts; nothing is visible until ``complete``."""
+
+    key: str
+
+    async def write_part(self, number: int, data: bytes) -> None:
+        """Store part ``number`` (1-based); parts may be written concurrently and out of order."""
+
+    async def complete(self) -> None:
+        """Assemble the written parts into the object."""
+
+    async def abort(self) -> None:
+        """Discard every part written; safe to call more than once."""
+
+
+class UploadStore(Protocol):
+    async def start(self, key: str, content_type: str) -> MultipartSink:
+        """Open a multipart upload of ``key``."""
+
+    async def delete(self, key: str) -> None:
+        """Remove a completed object (used when recording it failed)."""

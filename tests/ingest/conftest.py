@@ -1,0 +1,108 @@
+"""Ingest fixtures: settings against the session's moto and PostgreSQL, real clips, a signed identity."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anb_common import identity
+from anb_common.aws import Aws
+from anb_common.db.models import User
+from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
+from anb_devstack.clips import make_clip
+from anb_ingest.app import create_app
+from anb_ingest.settings import IngestOptions, IngestSettings
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+INTERNAL_SECRET = "ingest-test-internal-secret-" + "z" * 32
+
+# Enough picture to pass the 1080p rule at a fraction of the bytes: one noisy frame per second,
+# high CRF. Clips are inputs, not deliverables.
+CLIP_DEFAULTS: dict[str, Any] = {"width": 1920, "height": 1080, "seconds": 21, "fps": 1}
+_LOW_BITRATE = {"libx264": {"crf": "45"}, "libvpx-vp9": {"crf": "60", "b": "0"}}
+
+
+@pytest.fixture(scope="session")
+def clip_dir(session_tmp: Path) -> Path:
+    path = session_tmp / "ingest-clips"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+ClipMaker = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def clip(clip_dir: Path) -> ClipMaker:
+    """``clip("name.mp4", codec=..., seconds=...)``: made once per session, reused by name."""
+
+    def make(name: str, **overrides: Any) -> Path:
+        path = clip_dir / name
+        if not path.exists():
+            args = {**CLIP_DEFAULTS, **overrides}
+            codec = args.setdefault("codec", "libx264")
+            args.setdefault("options", _LOW_BITRATE.get(codec, {}))
+            make_clip(path, **args)
+        return path
+
+    return make
+
+
+def ingest_settings(
+    db: DatabaseSettings, aws: AwsSettings, temp_dir: Path, *, upload: UploadLimits | None = None, **options: Any
+) -> IngestSettings:
+    return IngestSettings(
+        db=db,
+        aws=aws,
+        upload=upload or UploadLimits(),
+        security=SecuritySettings(internal_secret=INTERNAL_SECRET),
+        ingest=IngestOptions(temp_dir=temp_dir, **{"relay_interval_s": 0.2, "relay_backoff_cap_s": 1.0, **options}),
+    )
+
+
+@pytest.fixture
+def temp_dir(tmp_path: Path) -> Path:
+    return tmp_path / "ingest-temp"
+
+
+@pytest.fixture
+async def user_id(sessions: async_sessionmaker[AsyncSession]) -> uuid.UUID:
+    new = uuid.uuid4()
+    async with sessions.begin() as session:
+        session.add(
+            User(
+                id=new,
+                first_name="Ana",
+                last_name="Bola",
+                email=f"{new}@example.test",
+                password_hash="x",
+                city="Bogotá",
+                country="Colombia",
+            )
+        )
+    return new
+
+
+@pytest.fixture
+def headers(user_id: uuid.UUID) -> dict[str, str]:
+    """What the gateway adds: the signed identity of ``user_id`` and a request id."""
+    return {identity.HEADER: identity.sign(user_id, INTERNAL_SECRET), "X-Request-ID": uuid.uuid4().hex}
+
+
+@pytest.fixture
+def make_app(db_settings: DatabaseSettings, aws: Aws, temp_dir: Path) -> Callable[..., Litestar]:
+    def make(**kwargs: Any) -> Litestar:
+        return create_app(ingest_settings(db_settings, aws.settings, temp_dir, **kwargs))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_app: Callable[..., Litestar]) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(make_app(), timeout=60) as test_client:
+        yield test_client
