@@ -59,6 +59,8 @@ class Platform:
     ports: Ports = field(default_factory=Ports)
     workers: int = 1
     colour: bool = True
+    services_aws_endpoint: str | None = None
+    """Where the services reach S3/SQS, when not moto itself (fault tests put an outage proxy between)."""
     _children: list[Child] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -82,7 +84,7 @@ class Platform:
                 "ANB_DEV_MODE": "true",
                 "ANB_DEVDATA_DIR": str(self.devdata),
                 "ANB_DB_URL": self.postgres.url,
-                "ANB_AWS_ENDPOINT_URL": self.moto.url,
+                "ANB_AWS_ENDPOINT_URL": self.services_aws_endpoint or self.moto.url,
                 "ANB_JWT_SECRET": keys["jwt_secret"],
                 "ANB_INTERNAL_SECRET": keys["internal_secret"],
                 "ANB_INGEST_URL": f"http://127.0.0.1:{self.ports.ingest}",
@@ -201,9 +203,16 @@ def main() -> None:
     parser.add_argument("--moto-port", type=int, default=5000)
     parser.add_argument("--postgres-port", type=int, default=5432)
     parser.add_argument("--no-colour", action="store_true")
+    parser.add_argument("--services-aws-endpoint", help="S3/SQS endpoint the services use (default: moto)")
     args = parser.parse_args()
     ports = Ports(args.gateway_port, args.ingest_port, args.moto_port, args.postgres_port)
-    platform = Platform(args.devdata.resolve(), ports, args.workers, colour=not args.no_colour)
+    platform = Platform(
+        args.devdata.resolve(),
+        ports,
+        args.workers,
+        colour=not args.no_colour,
+        services_aws_endpoint=args.services_aws_endpoint,
+    )
     # SIGTERM (from a test harness or systemd) stops as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
     try:

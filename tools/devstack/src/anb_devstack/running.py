@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,23 +55,26 @@ def platform(
     workers: int = 1,
     extra_env: Mapping[str, str] | None = None,
     start_timeout_s: float = 180.0,
+    ports: Mapping[str, int] | None = None,
+    launcher_args: Sequence[str] = (),
 ) -> Iterator[RunningPlatform]:
-    ports = {name: free_port() for name in ("gateway", "ingest", "moto", "postgres")}
+    """``ports`` may fix some of gateway/ingest/moto/postgres (the rest are free ports)."""
+    chosen = {name: free_port() for name in ("gateway", "ingest", "moto", "postgres")} | dict(ports or {})
     argv = [
         sys.executable, "-m", "anb_devstack.launcher", "--no-colour", "--devdata", str(devdata),
-        "--workers", str(workers),
-        *(arg for name, port in ports.items() for arg in (f"--{name}-port", str(port))),
+        "--workers", str(workers), *launcher_args,
+        *(arg for name, port in chosen.items() for arg in (f"--{name}-port", str(port))),
     ]  # fmt: skip
     env = {**os.environ, **(extra_env or {})}
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        _wait_healthy(f"http://127.0.0.1:{ports['gateway']}/api/health", process, log, start_timeout_s)
+        _wait_healthy(f"http://127.0.0.1:{chosen['gateway']}/api/health", process, log, start_timeout_s)
         yield RunningPlatform(
-            api=f"http://127.0.0.1:{ports['gateway']}/api",
-            ingest_url=f"http://127.0.0.1:{ports['ingest']}",
-            moto_url=f"http://127.0.0.1:{ports['moto']}",
-            db_url=f"postgresql+asyncpg://postgres@127.0.0.1:{ports['postgres']}/anb",
+            api=f"http://127.0.0.1:{chosen['gateway']}/api",
+            ingest_url=f"http://127.0.0.1:{chosen['ingest']}",
+            moto_url=f"http://127.0.0.1:{chosen['moto']}",
+            db_url=f"postgresql+asyncpg://postgres@127.0.0.1:{chosen['postgres']}/anb",
             devdata=devdata,
             log=log,
             process=process,
