@@ -55,3 +55,11 @@ bench-e2e: sync
 # 50 simulated players for 3 minutes against a fresh platform; fails on any 5xx, lost upload or broken invariant.
 soak: sync
 	$(UV) run --no-sync python -m anb_devstack.soak --users 50 --duration 180
+
+# Every benchmark, then one table of the headline figures against their targets.
+bench: sync
+	-$(MAKE) --no-print-directory bench-transcode
+	-$(MAKE) --no-print-directory bench-ingest
+	-$(MAKE) --no-print-directory bench-gateway
+	-$(MAKE) --no-print-directory bench-e2e
+	$(UV) run --no-sync python bench/summary.py
