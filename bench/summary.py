@@ -39,19 +39,20 @@ def main() -> int:
     rows = [("benchmark", "figure", "measured", "target", "verdict")]
     failed = 0
     for name, key, comparison, target, unit in TARGETS:
+        # A zero target marks a figure the issue asks to report, not to meet.
+        target_text = "(reported)" if target == 0.0 else f"{comparison} {target:g} {unit}"
         path = RESULTS / f"{name}.json"
         if not path.exists():
-            rows.append((name, key, "not run", f"{comparison} {target:g} {unit}", "MISSING"))
+            rows.append((name, key, "not run", target_text, "MISSING"))
             failed += 1
             continue
         value = json.loads(path.read_text()).get(key)
         if not isinstance(value, int | float):
-            rows.append((name, key, "absent", f"{comparison} {target:g} {unit}", "MISSING"))
+            rows.append((name, key, "absent", target_text, "MISSING"))
             failed += 1
             continue
         ok = _COMPARE[comparison](float(value), target)
         failed += not ok
-        target_text = "(reported)" if target == 0.0 else f"{comparison} {target:g} {unit}"
         rows.append((name, key, f"{value:.3g} {unit}", target_text, "ok" if ok else "MISSED"))
     widths = [max(len(row[column]) for row in rows) for column in range(5)]
     for index, row in enumerate(rows):
