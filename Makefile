@@ -63,3 +63,17 @@ bench: sync
 	-$(MAKE) --no-print-directory bench-gateway
 	-$(MAKE) --no-print-directory bench-e2e
 	$(UV) run --no-sync python bench/summary.py
+
+# The Postman collection against the running platform (`make run` in another terminal; another API with
+# ANB_API_URL=...). newman comes from the npm registry into clients/postman/node_modules, pinned by its
+# package-lock.json, never installed globally; the clips it uploads are generated into .devdata/newman.
+newman: sync
+	command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq npm)
+	[ -x clients/postman/node_modules/.bin/newman ] \
+	  && [ ! clients/postman/package-lock.json -nt clients/postman/node_modules/.package-lock.json ] \
+	  || npm ci --prefix clients/postman --no-audit --no-fund
+	$(UV) run --no-sync python clients/postman/fixtures.py .devdata/newman >/dev/null
+	clients/postman/node_modules/.bin/newman run collections/anb.postman_collection.json \
+	  --environment collections/postman_environment.json \
+	  --env-var base_url=$${ANB_API_URL:-http://127.0.0.1:8000/api} \
+	  --working-dir .devdata/newman --no-insecure-file-read
