@@ -1,17 +1,77 @@
-"""Gateway application factory (``uvicorn --factory anb_gateway.app:create_app``)."""
+"""Gateway application factory (``uvicorn --factory --loop uvloop anb_gateway.app:create_app``)."""
 
 from __future__ import annotations
 
-from litestar import Litestar, get
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from anb_common import logs
+from anb_gateway import errors
+from anb_gateway.controllers.auth import AuthController
+from anb_gateway.controllers.docs import openapi_json
+from anb_gateway.controllers.health import health
+from anb_gateway.controllers.public import PublicController
+from anb_gateway.controllers.videos import VideosController
+from anb_gateway.middleware import EdgeMiddleware
+from anb_gateway.runtime import Runtime
+from anb_gateway.settings import GatewaySettings
+
+_DESCRIPTION = """API pública de ANB Video: cuentas de jugadores, carga de videos (procesados de forma
+asíncrona), votación pública y clasificación. Los endpoints con candado piden
+`Authorization: Bearer <access_token>` (obtenido en `POST /api/auth/login`). Todo error responde
+`{"status_code", "detail"}`."""
 
 
-@get("/api/health", sync_to_thread=False)
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="ANB Video API",
+        version="1.0.0",
+        description=_DESCRIPTION,
+        # Swagger UI at /api/docs (its own copy of the schema at /api/docs/openapi.json); the contract's
+        # /api/openapi.json is served by controllers.docs. Everything under /api, the ALB's one rule.
+        path="/api/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/")],
+        components=Components(
+            security_schemes={"BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+        ),
+        use_handler_docstrings=False,
+    )
 
 
-def create_app() -> Litestar:
+def build(settings: GatewaySettings) -> Litestar:
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    def provide_runtime() -> Runtime:
+        return runtime
+
+    cors = CORSConfig(allow_origins=settings.http.cors_origins) if settings.http.cors_origins else None
+    return Litestar(
+        route_handlers=[health, openapi_json, AuthController, VideosController, PublicController],
+        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False, use_cache=True)},
+        exception_handlers=errors.HANDLERS,
+        lifespan=[lifespan],
+        state=State({"runtime": runtime}),
+        openapi_config=_openapi(),
+        cors_config=cors,
+    )
+
+
+def create_app() -> EdgeMiddleware:
     logs.configure("gateway")
-    return Litestar(route_handlers=[health])
+    return EdgeMiddleware(build(GatewaySettings()))

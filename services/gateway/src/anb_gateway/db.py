@@ -19,11 +19,13 @@ def dsn(settings: DatabaseSettings) -> str:
 async def create_pool(settings: DatabaseSettings) -> Pool:
     return await asyncpg.create_pool(
         dsn(settings),
-        min_size=1,
+        # Nothing is opened at start-up: the gateway comes up (health 503) while the database is down.
+        min_size=0,
         max_size=settings.pool_size + settings.max_overflow,
         # A dead server must fail a request in seconds, not hang it.
         timeout=settings.pool_timeout_s,
         command_timeout=settings.statement_timeout_ms / 1000 + 1,
+        # JIT compiles plans of "expensive" queries; for these short index scans it only adds milliseconds.
         server_settings={"statement_timeout": str(settings.statement_timeout_ms), "jit": "off"},
         # Connections that sat idle past a load-balancer or RDS idle timeout are replaced, not reused.
         max_inactive_connection_lifetime=300,

@@ -1,0 +1,133 @@
+"""Signup and login, throttled per client address."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException, ValidationException
+from litestar.handlers import BaseRouteHandler
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.params import Body
+
+from anb_gateway.openapi_docs import error
+from anb_gateway.repositories import users
+from anb_gateway.runtime import Runtime
+from anb_gateway.schemas.auth import LoginRequest, SignupRequest, SignupResponse, TokenResponse
+
+SIGNUP_MESSAGE = "Usuario creado exitosamente."
+BAD_CREDENTIALS = "Credenciales inválidas."
+
+
+def throttle(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    runtime: Runtime = connection.app.state.runtime
+    address = connection.client.host if connection.client else "unknown"
+    if (retry_after := runtime.auth_limiter.hit(address)) is not None:
+        raise TooManyRequestsException(
+            detail=f"Demasiados intentos desde esta dirección; intente de nuevo en {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+_SIGNUP_EXAMPLE = {
+    "first_name": "Ana",
+    "last_name": "Gómez",
+    "email": "ana@example.com",
+    "password1": "balon-2026-pase",
+    "password2": "balon-2026-pase",
+    "city": "Bogotá",
+    "country": "Colombia",
+}
+_TOO_MANY = error(
+    429, "Demasiados intentos", "Demasiados intentos desde esta dirección; intente de nuevo en 42 s."
+)
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ("auth",)
+    guards = (throttle,)
+
+    @post(
+        "/signup",
+        status_code=201,
+        summary="Crear una cuenta de jugador",
+        responses={
+            201: ResponseSpec(
+                SignupResponse,
+                description="Cuenta creada",
+                examples=[
+                    Example(
+                        value={"message": SIGNUP_MESSAGE, "user_id": "9b2f1c1e-6a57-4c55-9d0b-1f1c2b3d4e5f"}
+                    )
+                ],
+            ),
+            400: error(400, "Datos inválidos", "password1: Expected `str` of length >= 8"),
+            429: _TOO_MANY,
+        },
+    )
+    async def signup(
+        self,
+        data: Annotated[SignupRequest, Body(examples=[Example(summary="Jugadora", value=_SIGNUP_EXAMPLE)])],
+        runtime: Runtime,
+    ) -> SignupResponse:
+        if data.password1 != data.password2:
+            raise ValidationException(detail="password2: las contraseñas no coinciden.")
+        new_user = users.NewUser(
+            first_name=data.first_name.strip(),
+            last_name=data.last_name.strip(),
+            email=data.email.strip(),
+            password_hash=await runtime.passwords.hash(data.password1),
+            city=data.city.strip(),
+            country=data.country.strip(),
+        )
+        try:
+            user_id = await users.create(runtime.pool, new_user)
+        except users.DuplicateEmail:
+            raise ValidationException(detail="email: ya existe una cuenta con este correo.") from None
+        return SignupResponse(message=SIGNUP_MESSAGE, user_id=user_id)
+
+    @post(
+        "/login",
+        status_code=200,
+        summary="Obtener un token de acceso",
+        responses={
+            200: ResponseSpec(
+                TokenResponse,
+                description="Token emitido",
+                examples=[
+                    Example(
+                        value={
+                            "access_token": "eyJhbGciOiJIUzI1NiIs...",
+                            "token_type": "Bearer",
+                            "expires_in": 3600,
+                        }
+                    )
+                ],
+            ),
+            401: error(401, "Credenciales inválidas", BAD_CREDENTIALS),
+            429: _TOO_MANY,
+        },
+    )
+    async def login(
+        self,
+        data: Annotated[
+            LoginRequest,
+            Body(examples=[Example(value={"email": "ana@example.com", "password": "balon-2026-pase"})]),
+        ],
+        runtime: Runtime,
+    ) -> TokenResponse:
+        found = await users.credentials(runtime.pool, data.email.strip())
+        verdict = await runtime.passwords.verify(found[1] if found else None, data.password)
+        if found is None or not verdict.valid:
+            raise NotAuthorizedException(detail=BAD_CREDENTIALS)
+        user_id = found[0]
+        if verdict.new_hash is not None:
+            await users.replace_hash(runtime.pool, user_id, verdict.new_hash)
+        return TokenResponse(
+            access_token=runtime.tokens.issue(user_id),
+            token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
+            expires_in=runtime.tokens.ttl_s,
+        )

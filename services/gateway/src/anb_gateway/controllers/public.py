@@ -1,0 +1,81 @@
+"""Public listing of published videos, voting, and the per-player ranking."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import Parameter
+
+from anb_gateway.authn import current_user
+from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, UNAUTHORIZED, error
+from anb_gateway.repositories import public
+from anb_gateway.repositories.public import VoteOutcome
+from anb_gateway.runtime import Runtime
+from anb_gateway.schemas.common import City, MessageBody, Offset
+from anb_gateway.schemas.public import PublicVideo, RankingEntry
+
+VOTED = "Voto registrado exitosamente."
+ALREADY_VOTED = "Ya has votado por este video."
+NO_SUCH_VIDEO = "No existe un video publicado con ese id."
+
+Limit = Annotated[int, Parameter(ge=1, le=100, description="Filas por página (1–100).")]
+
+
+class PublicController(Controller):
+    path = "/api/public"
+    tags = ("public",)
+
+    @get("/videos", summary="Videos publicados, los más votados primero", responses={400: BAD_PARAMETER})
+    async def videos(
+        self, runtime: Runtime, city: City = None, limit: Limit = 20, offset: Offset = 0
+    ) -> list[PublicVideo]:
+        rows = await public.published(runtime.pool, city, limit, offset)
+        return [
+            PublicVideo(
+                video_id=row.id,
+                title=row.title,
+                username=row.username,
+                city=row.city,
+                votes=row.votes,
+                processed_url=await runtime.storage.download_url(row.processed_key),
+            )
+            for row in rows
+        ]
+
+    @post(
+        "/videos/{video_id:str}/vote",
+        status_code=200,
+        summary="Votar por un video publicado (un voto por usuario y video)",
+        dependencies={"user_id": Provide(current_user, sync_to_thread=False)},
+        security=BEARER,
+        responses={
+            400: error(400, "Voto repetido", ALREADY_VOTED),
+            401: UNAUTHORIZED,
+            404: error(404, "No existe el video publicado", NO_SUCH_VIDEO),
+        },
+    )
+    async def vote(self, video_id: str, user_id: uuid.UUID, runtime: Runtime) -> MessageBody:
+        try:
+            target = uuid.UUID(video_id)
+        except ValueError:
+            raise NotFoundException(detail=NO_SUCH_VIDEO) from None
+        outcome = await public.vote(runtime.pool, user_id, target)
+        if outcome is VoteOutcome.NOT_FOUND:
+            raise NotFoundException(detail=NO_SUCH_VIDEO)
+        if outcome is VoteOutcome.DUPLICATE:
+            raise ValidationException(detail=ALREADY_VOTED)
+        return MessageBody(message=VOTED)
+
+    @get("/rankings", summary="Clasificación de jugadores por votos", responses={400: BAD_PARAMETER})
+    async def rankings(
+        self, runtime: Runtime, city: City = None, limit: Limit = 20, offset: Offset = 0
+    ) -> list[RankingEntry]:
+        rows = await public.rankings(runtime.pool, city, limit, offset)
+        return [
+            RankingEntry(position=offset + index + 1, username=row.username, city=row.city, votes=row.votes)
+            for index, row in enumerate(rows)
+        ]

@@ -1,0 +1,208 @@
+"""The caller's own videos: upload (streamed to ingest), list, detail, delete and publish."""
+
+from __future__ import annotations
+
+import uuid
+from types import MappingProxyType
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example, RequestBody, Schema
+from litestar.params import Parameter
+
+from anb_common.db.models import VideoStatus
+from anb_common.keys import processed_key
+from anb_gateway.authn import current_user
+from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, error
+from anb_gateway.repositories import videos
+from anb_gateway.repositories.videos import Outcome, VideoRow
+from anb_gateway.runtime import Runtime
+from anb_gateway.schemas.common import Offset
+from anb_gateway.schemas.videos import UploadAccepted, VideoAction, VideoDetail, VideoSummary
+
+DELETED = "El video ha sido eliminado exitosamente."
+PUBLISHED = "El video ha sido publicado para votación."
+NOT_FOUND_DETAIL = "Video no encontrado."
+FORBIDDEN_DETAIL = "El video pertenece a otro usuario."
+PUBLISHED_UNDELETABLE = "El video está publicado para votación y no puede eliminarse."
+
+Limit = Annotated[int, Parameter(ge=1, le=100, description="Videos por página (1–100).")]
+
+
+def parse_id(raw: str) -> uuid.UUID:
+    """A malformed id names no video: 404, like an unknown one."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFoundException(detail=NOT_FOUND_DETAIL) from None
+
+
+def _check(outcome: Outcome) -> None:
+    if outcome is Outcome.NOT_FOUND:
+        raise NotFoundException(detail=NOT_FOUND_DETAIL)
+    if outcome is Outcome.NOT_OWNER:
+        raise PermissionDeniedException(detail=FORBIDDEN_DETAIL)
+
+
+def _progress(video: VideoRow) -> int | None:
+    if video.status == VideoStatus.PROCESSING:
+        return max(0, min(100, video.progress))
+    return {VideoStatus.UPLOADED: 0, VideoStatus.PROCESSED: 100}.get(VideoStatus(video.status))
+
+
+_UPLOAD_BODY = RequestBody(
+    required=True,
+    description="Formulario con el archivo (`video_file`) y el título (`title`, 1–200 caracteres).",
+    content={
+        "multipart/form-data": {  # type: ignore[dict-item]
+            "schema": Schema(
+                type="object",  # type: ignore[arg-type]
+                required=["video_file", "title"],
+                properties={
+                    "video_file": Schema(type="string", format="binary"),  # type: ignore[arg-type]
+                    "title": Schema(type="string", min_length=1, max_length=200),  # type: ignore[arg-type]
+                },
+            )
+        }
+    },
+)
+
+
+class VideosController(Controller):
+    path = "/api/videos"
+    tags = ("videos",)
+    dependencies = MappingProxyType({"user_id": Provide(current_user, sync_to_thread=False)})
+    security = BEARER
+
+    @post(
+        "/upload",
+        status_code=202,
+        summary="Subir un video (se procesa de forma asíncrona)",
+        # The body streams through; its size is checked by IngestProxy so that the answer is our 400.
+        request_max_body_size=None,
+        responses={
+            202: ResponseSpec(
+                UploadAccepted,
+                description="Video recibido; el trabajo de procesamiento ya está en la cola",
+                examples=[
+                    Example(
+                        value={
+                            "message": "Video subido correctamente. Procesamiento en curso.",
+                            "task_id": "0b8e6a7e-3f0c-4d7c-9a35-5c1f0d7b2a11",
+                            "video_id": "0b8e6a7e-3f0c-4d7c-9a35-5c1f0d7b2a11",
+                        }
+                    )
+                ],
+            ),
+            400: error(400, "Archivo rechazado", "video_file: la duración debe estar entre 20 y 60 s."),
+            401: UNAUTHORIZED,
+            503: error(503, "Servicio de carga no disponible", "El servicio de carga no está disponible."),
+        },
+    )
+    async def upload(
+        self, request: Request[Any, Any, Any], user_id: uuid.UUID, runtime: Runtime
+    ) -> Response[bytes]:
+        return await runtime.ingest.forward(request, user_id)
+
+    @get(
+        "/",
+        summary="Mis videos, los más recientes primero",
+        responses={400: BAD_PARAMETER, 401: UNAUTHORIZED},
+    )
+    async def list_mine(
+        self, user_id: uuid.UUID, runtime: Runtime, limit: Limit = 50, offset: Offset = 0
+    ) -> list[VideoSummary]:
+        rows = await videos.list_for_owner(runtime.pool, user_id, limit, offset)
+        result = []
+        for video in rows:
+            processed = video.status == VideoStatus.PROCESSED and video.processed_key is not None
+            result.append(
+                VideoSummary(
+                    video_id=video.id,
+                    title=video.title,
+                    status=video.status,
+                    uploaded_at=video.uploaded_at,
+                    processed_at=video.processed_at if processed else None,
+                    processed_url=await runtime.storage.download_url(video.processed_key)  # type: ignore[arg-type]
+                    if processed
+                    else None,
+                )
+            )
+        return result
+
+    @get(
+        "/{video_id:str}",
+        summary="Detalle de uno de mis videos",
+        responses={401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    async def detail(self, video_id: str, user_id: uuid.UUID, runtime: Runtime) -> VideoDetail:
+        video = await videos.get(runtime.pool, parse_id(video_id))
+        if video is None:
+            raise NotFoundException(detail=NOT_FOUND_DETAIL)
+        if video.user_id != user_id:
+            raise PermissionDeniedException(detail=FORBIDDEN_DETAIL)
+        processed = video.status == VideoStatus.PROCESSED and video.processed_key is not None
+        failed = video.status == VideoStatus.FAILED
+        return VideoDetail(
+            video_id=video.id,
+            title=video.title,
+            status=video.status,
+            uploaded_at=video.uploaded_at,
+            processed_at=video.processed_at if processed else None,
+            original_url=await runtime.storage.download_url(video.original_key),
+            processed_url=await runtime.storage.download_url(video.processed_key)  # type: ignore[arg-type]
+            if processed
+            else None,
+            votes=video.vote_count,
+            published=video.published,
+            progress=_progress(video),
+            error=(video.failure_reason or "El procesamiento falló.") if failed else None,
+        )
+
+    @delete(
+        "/{video_id:str}",
+        status_code=200,
+        summary="Eliminar uno de mis videos (también durante el procesamiento)",
+        responses={
+            400: error(400, "El video está publicado", PUBLISHED_UNDELETABLE),
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
+    )
+    async def remove(self, video_id: str, user_id: uuid.UUID, runtime: Runtime) -> VideoAction:
+        target = parse_id(video_id)
+
+        async def remove_objects(video: VideoRow) -> None:
+            # The processed key is removed even when the row has none yet: a worker may be writing it.
+            await runtime.storage.delete(video.original_key, video.processed_key or processed_key(video.id))
+
+        outcome = await videos.delete(runtime.pool, target, user_id, remove_objects)
+        _check(outcome)
+        if outcome is Outcome.PUBLISHED:
+            raise ValidationException(detail=PUBLISHED_UNDELETABLE)
+        return VideoAction(message=DELETED, video_id=target)
+
+    @post(
+        "/{video_id:str}/publish",
+        status_code=200,
+        summary="Publicar un video procesado para votación",
+        responses={
+            400: error(400, "El video no se puede publicar", "El video aún no ha sido procesado."),
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
+    )
+    async def publish(self, video_id: str, user_id: uuid.UUID, runtime: Runtime) -> VideoAction:
+        target = parse_id(video_id)
+        outcome = await videos.publish(runtime.pool, target, user_id)
+        _check(outcome)
+        if outcome is Outcome.PUBLISHED:
+            raise ValidationException(detail="El video ya está publicado.")
+        if outcome is Outcome.NOT_PROCESSED:
+            raise ValidationException(detail="El video aún no ha sido procesado.")
+        return VideoAction(message=PUBLISHED, video_id=target)

@@ -1,0 +1,74 @@
+"""Every error leaves as ``{"status_code", "detail"}``; no trace or query text ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from anb_common import logs
+
+log = logging.getLogger(__name__)
+
+
+def _body(status_code: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        {"status_code": status_code, "detail": detail}, status_code=status_code, headers=headers or None
+    )
+
+
+def _rule(message: str, key: str | None = None) -> str:
+    # msgspec phrases a failure as "<rule> - at `$.field`"; the field is reported separately.
+    rule = message.split(" - at ", 1)[0]
+    # A regex is no explanation for a person; the only patterns in our schemas mean these two things.
+    if "matching regex" in rule:
+        return "Expected a valid email address" if key == "email" else "Expected a non-blank `str`"
+    return rule
+
+
+def validation_detail(exc: ValidationException) -> str:
+    """One sentence per broken rule: which field (or parameter) and what it must be."""
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    parts: list[str] = []
+    for problem in problems:
+        if not isinstance(problem, dict):
+            continue
+        key = problem.get("key")
+        # Litestar names the whole JSON body "data" (the handler's parameter); clients know it as the body.
+        key = "body" if key == "data" else key
+        rule = _rule(str(problem.get("message", "invalid value")), key)
+        parts.append(f"{key}: {rule}" if key else rule)
+    return "; ".join(parts) or _rule(exc.detail)
+
+
+def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return _body(400, validation_detail(exc))
+
+
+def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code >= 500:
+        log.error("%s %s answered %s: %s", request.method, request.url.path, exc.status_code, exc.detail)
+        return _body(exc.status_code, _internal_detail(), exc.headers)
+    return _body(exc.status_code, exc.detail, exc.headers)
+
+
+def _internal_detail() -> str:
+    request_id = logs.current().get("request_id", "")
+    return f"Error interno del servidor (referencia {request_id})."
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The trace goes to the log with the request id bound by the edge middleware; the client gets the id.
+    log.exception("unhandled error in %s %s", request.method, request.url.path)
+    return _body(HTTP_500_INTERNAL_SERVER_ERROR, _internal_detail())
+
+
+HANDLERS: ExceptionHandlersMap = {
+    ValidationException: on_validation,
+    HTTPException: on_http,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,42 @@
+"""Everything a request handler uses, built once per process and opened/closed with the app."""
+
+from __future__ import annotations
+
+from anb_common.aws import Aws
+from anb_gateway import db, signing_keys
+from anb_gateway.passwords import Passwords
+from anb_gateway.ratelimit import RateLimiter
+from anb_gateway.settings import GatewaySettings
+from anb_gateway.storage import S3Storage, Storage
+from anb_gateway.tokens import Tokens
+from anb_gateway.upload import IngestProxy
+
+
+class Runtime:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        # Fails here, before the server binds, when a key is missing or short outside dev mode.
+        keys = signing_keys.load(settings.security)
+        self.tokens = Tokens(keys.jwt, settings.auth.token_ttl_s)
+        self.passwords = Passwords(settings.passwords)
+        self.auth_limiter = RateLimiter(settings.auth.rate_limit_per_minute)
+        self._s3 = S3Storage(Aws(settings.aws), settings.http.presign_expiry_s)
+        self.storage: Storage = self._s3
+        self.ingest = IngestProxy(settings.ingest_url, keys.internal, settings.upload, settings.http)
+        self._pool: db.Pool | None = None
+
+    @property
+    def pool(self) -> db.Pool:
+        assert self._pool is not None, "Runtime.start() was not awaited"
+        return self._pool
+
+    async def start(self) -> None:
+        self._pool = await db.create_pool(self.settings.db)
+        await self._s3.start()
+        await self.ingest.start()
+
+    async def close(self) -> None:
+        await self.ingest.close()
+        await self._s3.close()
+        if self._pool is not None:
+            await self._pool.close()

@@ -1,0 +1,93 @@
+"""A stand-in for ingest's network side: a real HTTP server that records what the gateway sent it.
+
+Only for the gateway's proxy tests (what arrives, in how many chunks, with which headers); the real
+ingest is exercised by the e2e tests. It never parses the form: it counts bytes and answers as told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from anb_devstack.moto import free_port
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    size: int
+    chunks: int
+
+
+@dataclass
+class StandInIngest:
+    port: int = field(default_factory=free_port)
+    reply_status: int = 202
+    reply_body: dict[str, Any] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+    first_chunk: threading.Event = field(default_factory=threading.Event)
+    """Set as soon as the first body chunk arrives: proof that the gateway does not buffer."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        size = chunks = 0
+        while True:
+            message = await receive()
+            if message.get("body"):
+                size += len(message["body"])
+                chunks += 1
+                self.first_chunk.set()
+            if not message.get("more_body"):
+                break
+        self.received.append(Received(headers, size, chunks))
+        body = json.dumps(self.reply_body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.reply_status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def reply(self, status: int, body: dict[str, Any]) -> None:
+        self.reply_status, self.reply_body = status, body
+        self.first_chunk.clear()
+
+
+class Serving:
+    """Runs an ASGI app under uvicorn in a background thread with its own event loop."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
+
+    def __enter__(self) -> Serving:
+        self._thread.start()
+        for _ in range(500):
+            if self.server.started:
+                return self
+            threading.Event().wait(0.02)
+        raise RuntimeError("the stand-in server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
