@@ -26,7 +26,7 @@ test: sync
 lint: sync
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
-	$(UV) run --no-sync mypy libs/common/src services/gateway/src services/ingest/src services/transcoder/src tools/devstack/src clients/cli/src
+	$(UV) run --no-sync mypy libs/common/src services/gateway/src services/ingest/src services/transcoder/src tools/devstack/src clients/cli/src deploy/capacity/anb_capacity
 
 migrate: sync
 	$(UV) run --no-sync python -m anb_common.db.migrate upgrade
@@ -77,3 +77,29 @@ newman: sync
 	  --environment collections/postman_environment.json \
 	  --env-var base_url=$${ANB_API_URL:-http://127.0.0.1:8000/api} \
 	  --working-dir .devdata/newman --no-insecure-file-read
+
+# ---- deploy (owned with deploy/) -------------------------------------------------------------
+.PHONY: deploy-tools
+
+# Debian tools the deploy tests call: shellcheck (scripts) and systemd-analyze (units).
+deploy-tools:
+	@command -v shellcheck >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 || \
+		(apt-get update -qq && apt-get install -y -qq shellcheck systemd)
+
+# What deploy/publish-release.sh uploads: wheels of the deployable packages, each service's
+# third-party pins with hashes from uv.lock, the systemd units and the bootstrap scripts.
+dist: sync
+	rm -rf dist
+	for p in anb-common anb-gateway anb-ingest anb-transcoder; do \
+		$(UV) build --quiet --package $$p --wheel --out-dir dist/wheels || exit 1; done
+	mkdir -p dist/requirements dist/systemd dist/bootstrap
+	for p in anb-gateway anb-ingest anb-transcoder; do \
+		$(UV) export --quiet --frozen --no-dev --no-emit-workspace --no-header --package $$p \
+			-o dist/requirements/$$p.txt || exit 1; done
+	cp deploy/systemd/*.service dist/systemd/
+	cp deploy/bootstrap/* dist/bootstrap/
+	@ls -1 dist/wheels dist/requirements
+
+# Simulates the transcoder group under both scaling policies; writes capacity-planning/scaling.md + PNG.
+capacity: sync
+	PYTHONPATH=deploy/capacity $(UV) run --no-sync python -m anb_capacity
