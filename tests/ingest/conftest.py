@@ -8,18 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from anb_common import identity
 from anb_common.aws import Aws
-from anb_common.db.models import User
+from anb_common.db.models import User, Video
 from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
 from anb_devstack.clips import make_clip
 from anb_ingest.app import create_app
 from anb_ingest.settings import IngestOptions, IngestSettings
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 INTERNAL_SECRET = "ingest-test-internal-secret-" + "z" * 32
+# Tests wait for the relay: poll often, back off briefly, take rows as soon as they are committed.
+FAST_RELAY: dict[str, Any] = {"relay_interval_s": 0.2, "relay_backoff_cap_s": 1.0, "relay_grace_s": 0.0}
 
 # Enough picture to pass the 1080p rule at a fraction of the bytes: one noisy frame per second,
 # high CRF. Clips are inputs, not deliverables.
@@ -54,14 +58,19 @@ def clip(clip_dir: Path) -> ClipMaker:
 
 
 def ingest_settings(
-    db: DatabaseSettings, aws: AwsSettings, temp_dir: Path, *, upload: UploadLimits | None = None, **options: Any
+    db: DatabaseSettings,
+    aws: AwsSettings,
+    temp_dir: Path,
+    *,
+    upload: UploadLimits | None = None,
+    **options: Any,
 ) -> IngestSettings:
     return IngestSettings(
         db=db,
         aws=aws,
         upload=upload or UploadLimits(),
         security=SecuritySettings(internal_secret=INTERNAL_SECRET),
-        ingest=IngestOptions(temp_dir=temp_dir, **{"relay_interval_s": 0.2, "relay_backoff_cap_s": 1.0, **options}),
+        ingest=IngestOptions(temp_dir=temp_dir, **{**FAST_RELAY, **options}),
     )
 
 
@@ -106,3 +115,28 @@ def make_app(db_settings: DatabaseSettings, aws: Aws, temp_dir: Path) -> Callabl
 async def client(make_app: Callable[..., Litestar]) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(make_app(), timeout=60) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def leftovers(aws: Aws, sessions: async_sessionmaker[AsyncSession], temp_dir: Path) -> Callable[..., Any]:
+    """``await leftovers(user_id)``: what a rejected upload of ``user_id`` left behind (all empty = none)."""
+
+    async def check(owner: uuid.UUID) -> dict[str, list[str]]:
+        bucket = aws.settings.bucket
+        async with aws.s3() as s3:
+            uploads = await s3.list_multipart_uploads(Bucket=bucket)
+            objects = await s3.list_objects_v2(Bucket=bucket, Prefix="uploads/")
+        async with sessions() as session:
+            rows = (await session.scalars(select(Video.id).where(Video.user_id == owner))).all()
+            recorded = set((await session.scalars(select(Video.original_key))).all())
+        return {
+            "multipart_uploads": [u["Key"] for u in uploads.get("Uploads", [])],
+            # Accepted uploads of earlier tests stay; an object without a row is a leftover.
+            "orphan_objects": [
+                o["Key"] for o in objects.get("Contents", []) if o["Key"] not in recorded | {"uploads/"}
+            ],
+            "rows": [str(r) for r in rows],
+            "temp_files": [str(p) for p in temp_dir.rglob("*")] if temp_dir.exists() else [],
+        }
+
+    return check

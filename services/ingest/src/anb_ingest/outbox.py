@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common.db.models import OutboxMessage
@@ -27,40 +27,78 @@ class Outbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def publish(self, queue: JobQueue, *, ids: Sequence[int] | None = None, limit: int = 50) -> int:
-        """Publish pending rows (those in ``ids``, or the oldest ``limit``); return how many were sent.
+    async def publish_one(self, queue: JobQueue, outbox_id: int, *, lock_timeout_s: float) -> None:
+        """Publish one row now (the upload path); on return the job is on the queue.
 
-        Raises the queue's error after marking what was sent before it, so callers can back off.
+        Waits (up to ``lock_timeout_s``) for a relay holding the row rather than skipping it: once
+        the relay commits, the row no longer matches ``sent_at IS NULL`` and there is nothing to do.
         """
-        query = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
-        if ids is not None:
-            query = query.where(OutboxMessage.id.in_(ids))
-        query = query.order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)
-        sent = 0
-        failure: Exception | None = None
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id, OutboxMessage.sent_at.is_(None))
+            .with_for_update()
+        )
         async with self._sessions.begin() as session:
-            for row in (await session.scalars(query)).all():
-                row.attempts += 1
-                try:
-                    await queue.send(row.body)
-                except Exception as exc:
-                    # Commit the rows sent so far (and this attempt), then report the failure.
-                    failure = exc
-                    break
-                row.sent_at = func.now()
-                sent += 1
+            await session.execute(text(f"SET LOCAL lock_timeout = {int(lock_timeout_s * 1000)}"))
+            _, failure = await self._send(session, queue, query)
+        if failure is not None:
+            raise failure
+
+    async def publish_pending(self, queue: JobQueue, *, limit: int, older_than_s: float) -> int:
+        """Publish the oldest pending rows that the upload path has had time to publish itself.
+
+        Rows locked by another publisher are skipped, not waited for. Returns how many were sent;
+        raises the queue's error after committing what was sent before it, so callers can back off.
+        """
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.created_at < func.now() - timedelta(seconds=older_than_s),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._sessions.begin() as session:
+            sent, failure = await self._send(session, queue, query)
         if failure is not None:
             raise failure
         return sent
+
+    @staticmethod
+    async def _send(
+        session: AsyncSession, queue: JobQueue, query: Select[OutboxMessage]
+    ) -> tuple[int, Exception | None]:
+        """Send the selected rows in order, marking each sent; stop at the first failure and
+        return it, so that the caller's commit keeps what was sent and the attempt counts."""
+        sent = 0
+        for row in (await session.scalars(query)).all():
+            row.attempts += 1
+            try:
+                await queue.send(row.body)
+            except Exception as exc:
+                return sent, exc
+            row.sent_at = func.now()
+            sent += 1
+        return sent, None
 
 
 class Relay:
     """Background loop that publishes what the upload path could not, backing off while SQS fails."""
 
     def __init__(
-        self, outbox: Outbox, queue: JobQueue, *, interval_s: float, batch: int, backoff_cap_s: float
+        self,
+        outbox: Outbox,
+        queue: JobQueue,
+        *,
+        interval_s: float,
+        batch: int,
+        backoff_cap_s: float,
+        grace_s: float,
     ) -> None:
         self._outbox = outbox
+        self._grace_s = grace_s
         self._queue = queue
         self._interval_s = interval_s
         self._batch = batch
@@ -70,7 +108,9 @@ class Relay:
         failures = 0
         while True:
             try:
-                sent = await self._outbox.publish(self._queue, limit=self._batch)
+                sent = await self._outbox.publish_pending(
+                    self._queue, limit=self._batch, older_than_s=self._grace_s
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from anb_common import keys
 from anb_common.media import SNIFF_BYTES, MediaFacts, MediaRejected, check, probe, sniff
 from anb_common.settings import UploadLimits
-from anb_ingest.formparse import Field, FileData, FileEnd, FileStart, FormError, parse_form
+from anb_ingest.formparse import FileData, FileEnd, FileStart, FormError, parse_form
 from anb_ingest.jobqueue import JobQueue
 from anb_ingest.outbox import Outbox
 from anb_ingest.parts import PartWriter
@@ -114,7 +114,9 @@ class Pipeline:
 
     async def _publish_now(self, outbox_id: int) -> None:
         try:
-            await self._outbox.publish(self._queue, ids=[outbox_id])
+            await self._outbox.publish_one(
+                self._queue, outbox_id, lock_timeout_s=self._options.publish_timeout_s
+            )
         except Exception as exc:
             # The row is committed: the relay publishes it once the queue answers again.
             log.warning("job not published yet; the outbox relay will retry", extra={"error": repr(exc)})
@@ -149,21 +151,24 @@ class _Upload:
             self._content_type,
             max_field_bytes=self._p._options.max_field_bytes,
         )
+        # Other file fields are read past (the body cap bounds them), so that a form without
+        # video_file is answered "missing field" whatever else it carries.
+        in_video = False
         try:
             async for event in events:
                 if isinstance(event, FileStart):
-                    if event.name != FILE_FIELD:
-                        raise UploadRejected(
-                            "unexpected_file", f"The only file field accepted is {FILE_FIELD}."
-                        )
-                    if received.file_seen:
+                    in_video = event.name == FILE_FIELD
+                    if in_video and received.file_seen:
                         raise UploadRejected("duplicate_file", f"{FILE_FIELD} was sent more than once.")
-                    received.file_seen = True
+                    received.file_seen |= in_video
                 elif isinstance(event, FileData):
-                    await self._file_bytes(event.data)
+                    if in_video:
+                        await self._file_bytes(event.data)
                 elif isinstance(event, FileEnd):
-                    await self._file_end()
-                elif isinstance(event, Field) and event.name == TITLE_FIELD:
+                    if in_video:
+                        await self._file_end()
+                    in_video = False
+                elif event.name == TITLE_FIELD:
                     if received.title is not None:
                         raise UploadRejected("title", f"{TITLE_FIELD} was sent more than once.")
                     received.title = event.value

@@ -67,6 +67,7 @@ class Runtime:
                 interval_s=options.relay_interval_s,
                 batch=options.relay_batch,
                 backoff_cap_s=options.relay_backoff_cap_s,
+                grace_s=options.relay_grace_s,
             )
             task = asyncio.create_task(relay.run(), name="outbox-relay")
             try:

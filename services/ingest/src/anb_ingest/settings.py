@@ -24,6 +24,9 @@ class IngestOptions(BaseSettings):
     so the player does not wait on a slow queue."""
     relay_interval_s: float = Field(default=2.0, gt=0)
     """How often the outbox relay looks for messages the upload path could not publish."""
+    relay_grace_s: float = Field(default=10.0, ge=0)
+    """Age a pending message must reach before the relay takes it: younger ones are still being
+    published by the upload that wrote them."""
     relay_batch: int = Field(default=50, ge=1, le=500)
     """Messages the relay locks and publishes per database transaction."""
     relay_backoff_cap_s: float = Field(default=30.0, gt=0)

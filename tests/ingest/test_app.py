@@ -1,0 +1,260 @@
+"""POST /internal/uploads through the app (in process): accepted containers, every rejection rule,
+identity, and that a rejected upload leaves nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from anb_common import identity
+from anb_common.aws import Aws
+from anb_common.db.models import OutboxMessage, Video
+from anb_common.settings import UploadLimits
+from anb_devstack.clips import make_hls_bait, watch_opens
+from anb_ingest.app import ACCEPTED_MESSAGE
+
+URL = "/internal/uploads"
+NOTHING_LEFT = {"multipart_uploads": [], "orphan_objects": [], "rows": [], "temp_files": []}
+
+
+async def upload(
+    client: AsyncTestClient[Litestar],
+    headers: dict[str, str],
+    content: bytes | None,
+    title: str | None = "Mi mejor jugada",
+    filename: str = "clip.mp4",
+) -> httpx.Response:
+    files = {"video_file": (filename, content, "application/octet-stream")} if content is not None else None
+    data = {"title": title} if title is not None else {}
+    if files is None:
+        # Still multipart: a form that simply lacks the file field.
+        files = {"other": ("note.txt", b"hello", "text/plain")}
+    return await client.post(URL, files=files, data=data, headers=headers)
+
+
+def file_header(boundary: str) -> bytes:
+    disposition = 'form-data; name="video_file"; filename="a.mp4"'
+    return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+
+
+def form_type(boundary: str) -> str:
+    return f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "container"),
+    [
+        ("h264.mp4", "libx264", "mp4"),
+        ("h264.mov", "libx264", "mov"),
+        ("vp9.webm", "libvpx-vp9", "webm"),
+        ("av1.mkv", "libsvtav1", "mkv"),
+    ],
+)
+async def test_accepts_each_container(
+    client: AsyncTestClient[Litestar],
+    clip: Callable[..., Path],
+    headers: dict[str, str],
+    user_id: uuid.UUID,
+    sessions: async_sessionmaker[AsyncSession],
+    aws: Aws,
+    name: str,
+    codec: str,
+    container: str,
+) -> None:
+    content = clip(name, codec=codec).read_bytes()
+    # The client's file name is ignored: the key's extension comes from the sniffed bytes.
+    response = await upload(client, headers, content, filename="whatever.avi")
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    video_id = uuid.UUID(body["video_id"])
+    assert body == {"message": ACCEPTED_MESSAGE, "task_id": str(video_id), "video_id": str(video_id)}
+    async with sessions() as session:
+        video = await session.get_one(Video, video_id)
+        query = select(OutboxMessage).where(OutboxMessage.video_id == video_id)
+        outbox = (await session.scalars(query)).one()
+    assert (video.user_id, video.status, video.title) == (user_id, "uploaded", "Mi mejor jugada")
+    assert video.original_key == f"uploads/{video_id}.{container}"
+    assert (video.container, video.width, video.height) == (container, 1920, 1080)
+    assert video.size_bytes == len(content)
+    assert video.duration_s == pytest.approx(21, abs=1)
+    assert video.checksum_sha256 == hashlib.sha256(content).hexdigest()
+    assert outbox.sent_at is not None, "published before the answer"
+    async with aws.s3() as s3:
+        stored = await s3.get_object(Bucket=aws.settings.bucket, Key=video.original_key)
+        assert await stored["Body"].read() == content
+
+
+async def test_title_is_trimmed_and_may_come_after_the_file(
+    client: AsyncTestClient[Litestar], clip: Callable[..., Path], headers: dict[str, str]
+) -> None:
+    content = clip("h264.mp4", codec="libx264").read_bytes()
+    boundary = "b0undary"
+    body = (
+        file_header(boundary)
+        + content
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n  Tiro libre  \r\n'
+        f"--{boundary}--\r\n".encode()
+    )
+    response = await client.post(URL, content=body, headers={**headers, "Content-Type": form_type(boundary)})
+    assert response.status_code == 202, response.text
+
+
+REJECTIONS: list[tuple[str, dict[str, Any], str]] = [
+    # (case, clip overrides or special content, rule named in the detail)
+    ("too_short", {"seconds": 5}, "duration"),
+    ("too_long", {"seconds": 61}, "duration"),
+    ("low_resolution", {"width": 1280, "height": 720}, "resolution"),
+    ("portrait_below_1080", {"width": 720, "height": 1280}, "resolution"),
+    ("mpeg4_codec", {"codec": "mpeg4"}, "codec"),
+    ("vp8_in_webm", {"codec": "libvpx", "suffix": ".webm"}, "codec"),
+]
+
+
+@pytest.mark.parametrize(("case", "overrides", "rule"), REJECTIONS)
+async def test_rejects_media_rules(
+    client: AsyncTestClient[Litestar],
+    clip: Callable[..., Path],
+    headers: dict[str, str],
+    user_id: uuid.UUID,
+    leftovers: Callable[..., Any],
+    case: str,
+    overrides: dict[str, Any],
+    rule: str,
+) -> None:
+    overrides = dict(overrides)
+    suffix = overrides.pop("suffix", ".mp4")
+    content = clip(case + suffix, **overrides).read_bytes()
+    response = await upload(client, headers, content)
+    assert response.status_code == 400
+    assert response.json()["status_code"] == 400
+    assert response.json()["detail"].startswith(f"{rule}: ")
+    assert await leftovers(user_id) == NOTHING_LEFT
+
+
+@pytest.mark.parametrize(
+    ("content", "title", "rule"),
+    [
+        (None, "ok", "missing_field"),
+        (b"", "ok", "empty_file"),
+        (b"this is a text file, not a video at all, padded past sixty-four bytes", "ok", "not_a_video"),
+        (b"\x00\x00\x00\x18ftypisom", "ok", "not_a_video"),  # a video's first bytes and nothing else
+        ("GOOD", None, "missing_field"),
+        ("GOOD", "", "title"),
+        ("GOOD", "   ", "title"),
+        ("GOOD", "x" * 201, "title"),
+    ],
+)
+async def test_rejects_form_rules(
+    client: AsyncTestClient[Litestar],
+    clip: Callable[..., Path],
+    headers: dict[str, str],
+    user_id: uuid.UUID,
+    leftovers: Callable[..., Any],
+    content: bytes | str | None,
+    title: str | None,
+    rule: str,
+) -> None:
+    data = clip("h264.mp4", codec="libx264").read_bytes() if content == "GOOD" else content
+    assert not isinstance(data, str)
+    response = await upload(client, headers, data, title=title)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith(f"{rule}: ")
+    assert await leftovers(user_id) == NOTHING_LEFT
+
+
+async def test_title_of_200_characters_is_accepted(
+    client: AsyncTestClient[Litestar], clip: Callable[..., Path], headers: dict[str, str]
+) -> None:
+    response = await upload(client, headers, clip("h264.mp4", codec="libx264").read_bytes(), title="ñ" * 200)
+    assert response.status_code == 202, response.text
+
+
+async def test_playlist_disguised_as_mp4_is_rejected_without_reading_what_it_names(
+    client: AsyncTestClient[Litestar],
+    clip: Callable[..., Path],
+    headers: dict[str, str],
+    user_id: uuid.UUID,
+    leftovers: Callable[..., Any],
+    tmp_path: Path,
+) -> None:
+    secret = clip("h264.mp4", codec="libx264")
+    bait = make_hls_bait(tmp_path / "holiday.mp4", secret)
+    with watch_opens(secret) as opened:
+        response = await upload(client, headers, bait.read_bytes(), filename="holiday.mp4")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("not_a_video: ")
+    assert opened == []
+    assert await leftovers(user_id) == NOTHING_LEFT
+
+
+async def test_too_large_by_declared_length_is_refused_before_reading(
+    make_app: Callable[..., Litestar],
+    clip: Callable[..., Path],
+    headers: dict[str, str],
+    user_id: uuid.UUID,
+    leftovers: Callable[..., Any],
+) -> None:
+    content = clip("h264.mp4", codec="libx264").read_bytes()
+    limits = UploadLimits(max_bytes=len(content) // 2, form_overhead_bytes=1024)
+    async with AsyncTestClient(make_app(upload=limits)) as client:
+        response = await upload(client, headers, content)
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("too_large: ")
+    assert await leftovers(user_id) == NOTHING_LEFT
+
+
+async def test_too_large_while_streaming_stops_reading_and_aborts(
+    make_app: Callable[..., Litestar],
+    clip: Callable[..., Path],
+    headers: dict[str, str],
+    user_id: uuid.UUID,
+    leftovers: Callable[..., Any],
+) -> None:
+    """A chunked body declares no length: the limit holds on the bytes, and reading stops at it."""
+    head = clip("h264.mp4", codec="libx264").read_bytes()
+    limit = 12 * 1024 * 1024  # past one 8 MiB part, so a multipart upload is open when the limit trips
+    boundary = "streamed"
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield file_header(boundary)
+        chunk = head[: 256 * 1024]
+        for _ in range(400):  # 100 MiB if nobody stopped reading
+            sent += len(chunk)
+            yield chunk
+
+    app = make_app(upload=UploadLimits(max_bytes=limit))
+    async with AsyncTestClient(app):  # runs the lifespan; the raw ASGI transport below streams the body
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            response = await client.post(
+                URL, content=body(), headers={**headers, "Content-Type": form_type(boundary)}
+            )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("too_large: ")
+    assert sent <= limit + 1024 * 1024
+    assert await leftovers(user_id) == NOTHING_LEFT
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token", "wrong-secret"])
+async def test_refuses_requests_without_a_valid_identity(
+    client: AsyncTestClient[Litestar], clip: Callable[..., Path], user_id: uuid.UUID, token: str | None
+) -> None:
+    if token == "wrong-secret":
+        token = identity.sign(user_id, "another-secret-" + "q" * 32)
+    headers = {identity.HEADER: token} if token else {}
+    response = await upload(client, headers, clip("h264.mp4", codec="libx264").read_bytes())
+    assert response.status_code == 401
+    assert response.json()["status_code"] == 401
