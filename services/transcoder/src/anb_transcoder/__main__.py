@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 
+import uvloop
+
 from anb_common import logs
+from anb_transcoder.settings import WorkerSettings
+from anb_transcoder.worker import Worker
 
-log = logging.getLogger("anb_transcoder")
 
-
-async def _run() -> None:
-    stop = asyncio.Event()
+async def _run(settings: WorkerSettings) -> None:
+    worker = Worker(settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("worker started")
-    await stop.wait()
-    log.info("worker stopped")
+        loop.add_signal_handler(sig, worker.request_stop)
+    await worker.run()
 
 
 def main() -> None:
     logs.configure("transcoder")
-    asyncio.run(_run())
+    uvloop.run(_run(WorkerSettings()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,51 @@
+"""The dead-letter sweeper: no video whose job reached the DLQ stays ``uploaded``/``processing``.
+
+A job lands in the DLQ through SQS's redrive (three receives, e.g. a worker killed three times, or a
+database outage that stopped the worker from marking the video itself) or explicitly (malformed
+message, giving up). The sweeper marks the video of every readable dead letter ``failed``.
+
+Decision: the messages stay in the DLQ. The DLQ-depth alarm exists so that an operator looks at
+them (and may redrive them after a fix); deleting them here would silence it. A swept message is
+hidden for ``dlq_hold_s`` so the next sweeps do not re-read it; marking is idempotent anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from anb_common import logs, messages
+from anb_transcoder.queue import JobQueue
+from anb_transcoder.videos import GAVE_UP_REASON, VideoStore
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_once(queue: JobQueue, videos: VideoStore, hold_s: int) -> int:
+    """Read every visible dead letter once; returns how many videos were marked failed."""
+    marked = 0
+    while True:
+        batch = await queue.receive(queue.dlq_url, 10, 0, hold_s)
+        if not batch:
+            return marked
+        for message in batch:
+            with logs.bound(job_id=message.message_id):
+                try:
+                    video_id = messages.decode(message.body).video_id
+                except messages.MessageError:
+                    continue  # nothing to mark: an operator reads the body and the reason attribute
+                if await videos.failed(video_id, GAVE_UP_REASON):
+                    marked += 1
+                    log.warning(
+                        "video of a dead-lettered job marked failed", extra={"video_id": str(video_id)}
+                    )
+
+
+async def sweep_forever(queue: JobQueue, videos: VideoStore, interval_s: float, hold_s: int) -> None:
+    while True:
+        try:
+            await sweep_once(queue, videos, hold_s)
+        except Exception:
+            # SQS or the database is down: the dead letters wait in the DLQ for the next sweep.
+            log.warning("dead-letter sweep failed", exc_info=True)
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,198 @@
+"""One job, from a received message to a settled one.
+
+A job first decides what should happen to its message (``Settle``) while the heartbeat keeps the
+message hidden, and only then, with the heartbeat stopped, acts on the message: a renewal racing a
+hand-back could otherwise hide a handed-back message for a whole visibility timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from anb_common import keys, logs, messages
+from anb_transcoder.heartbeat import heartbeat
+from anb_transcoder.pipeline import BrandAssets, Cancelled, UnprocessableVideo, transcode
+from anb_transcoder.progress import ProgressReporter
+from anb_transcoder.queue import JobQueue, Received
+from anb_transcoder.settings import WorkerSettings
+from anb_transcoder.storage import MissingObject, Storage
+from anb_transcoder.videos import GAVE_UP_REASON, Start, VideoStore
+from anb_transcoder.workdir import job_folder
+
+log = logging.getLogger(__name__)
+
+MISSING_ORIGINAL_REASON = "The uploaded file could not be found. Please upload the video again."
+
+
+class Settle(enum.Enum):
+    DELETE = "delete"
+    """Done for good (processed, failed for a reason, or nothing to do): remove the message."""
+    HAND_BACK = "hand_back"
+    """Cancelled by shutdown: make the message visible now so another worker takes it."""
+    RETRY = "retry"
+    """Transient failure: let the message come back after a growing delay."""
+    GIVE_UP = "give_up"
+    """Transient failure on the last allowed receive: the video was marked failed; park in the DLQ."""
+
+
+@dataclass
+class Job:
+    """A running job as the worker sees it: ``stop`` cancels the transcode at its next frame."""
+
+    message: Received
+    stop: threading.Event
+
+
+class JobRunner:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        queue: JobQueue,
+        storage: Storage,
+        videos: VideoStore,
+        brand: BrandAssets,
+    ) -> None:
+        self._settings = settings
+        self._queue = queue
+        self._storage = storage
+        self._videos = videos
+        self._brand = brand
+
+    async def run(self, job: Job) -> None:
+        """Handle one message; never raises (a failure here must not take the worker down)."""
+        message = job.message
+        with logs.bound(job_id=message.message_id):
+            try:
+                decoded = messages.decode(message.body)
+            except messages.MessageError as exc:
+                await self._dead_letter(message, str(exc))
+                return
+            with logs.bound(video_id=str(decoded.video_id)):
+                options = self._settings.worker
+                async with heartbeat(
+                    self._queue, message, self._settings.heartbeat_s, options.visibility_timeout_s
+                ):
+                    settle = await self._decide(decoded.video_id, job)
+                await self._settle(message, decoded.video_id, settle)
+
+    async def _decide(self, video_id: uuid.UUID, job: Job) -> Settle:
+        try:
+            return await self._process(video_id, job)
+        except Exception:
+            log.exception("job failed transiently", extra={"receive_count": job.message.receive_count})
+            if job.message.receive_count < self._queue.max_receive_count:
+                return Settle.RETRY
+            try:
+                await self._videos.failed(video_id, GAVE_UP_REASON)
+            except Exception:
+                # The database is what failed: leave the message to SQS's redrive and the DLQ sweeper.
+                log.exception("could not mark the video failed after the last attempt")
+                return Settle.RETRY
+            return Settle.GIVE_UP
+
+    async def _process(self, video_id: uuid.UUID, job: Job) -> Settle:
+        started, original_key = await self._videos.start(video_id)
+        if started is Start.GONE:
+            log.info("video deleted before processing; nothing to do")
+            await self._storage.delete(keys.processed_key(video_id))
+            return Settle.DELETE
+        if started is Start.DONE or original_key is None:
+            log.info("video already processed or failed; duplicate delivery ignored")
+            return Settle.DELETE
+        log.info("job started", extra={"receive_count": job.message.receive_count})
+        with job_folder(self._settings.processing.temp_dir, video_id) as folder:
+            source = folder / ("source" + PurePosixPath(original_key).suffix)
+            target = folder / "processed.mp4"
+            try:
+                await self._storage.download(original_key, source)
+            except MissingObject:
+                return await self._missing_original(video_id)
+            reporter = ProgressReporter(
+                self._videos, video_id, self._settings.worker.progress_interval_s, job.stop
+            )
+            async with reporter:
+                try:
+                    # A thread, not a process: PyAV releases the GIL inside FFmpeg's decode, filter
+                    # and encode calls, so the event loop keeps serving heartbeats and signals; a
+                    # thread shares the cached brand assets and reports progress without pickling,
+                    # and cancellation is a flag the pipeline checks between frames.
+                    result = await asyncio.to_thread(
+                        transcode,
+                        source,
+                        target,
+                        self._brand,
+                        self._settings.processing,
+                        reporter.update,
+                        job.stop.is_set,
+                    )
+                except UnprocessableVideo as exc:
+                    log.info("video cannot be processed", extra={"reason": str(exc)})
+                    await self._videos.failed(video_id, str(exc))
+                    return Settle.DELETE
+                except Cancelled:
+                    if reporter.lost:
+                        return await self._lost(video_id)
+                    log.info("job cancelled by shutdown; handing it back")
+                    return Settle.HAND_BACK
+            log.info("transcoded", extra={"result": repr(result)})
+            if not await self._videos.exists(video_id):
+                log.info("video deleted during processing; result discarded")
+                return Settle.DELETE
+            key = keys.processed_key(video_id)
+            await self._storage.upload_video(target, key)
+            if not await self._videos.processed(video_id, key):
+                return await self._lost(video_id)
+        log.info("job done", extra={"processed_key": key})
+        return Settle.DELETE
+
+    async def _lost(self, video_id: uuid.UUID) -> Settle:
+        """The row stopped being ours mid-job: deleted by its owner, or finished by a duplicate."""
+        if await self._videos.exists(video_id):
+            log.info("video finished elsewhere meanwhile; this duplicate is dropped")
+        else:
+            log.info("video deleted during processing; output removed")
+            await self._storage.delete(keys.processed_key(video_id))
+        return Settle.DELETE
+
+    async def _missing_original(self, video_id: uuid.UUID) -> Settle:
+        if await self._videos.exists(video_id):
+            log.warning("original missing from storage")
+            await self._videos.failed(video_id, MISSING_ORIGINAL_REASON)
+        return Settle.DELETE
+
+    async def _settle(self, message: Received, video_id: uuid.UUID, settle: Settle) -> None:
+        try:
+            if settle is Settle.DELETE:
+                await self._queue.delete(self._queue.url, message.receipt)
+            elif settle is Settle.HAND_BACK:
+                await self._queue.hide(self._queue.url, message.receipt, 0)
+            elif settle is Settle.RETRY:
+                options = self._settings.worker
+                delay = retry_delay(message.receive_count, options.retry_base_s, options.retry_cap_s)
+                log.info("job will be retried", extra={"delay_s": delay})
+                await self._queue.hide(self._queue.url, message.receipt, delay)
+            else:
+                log.warning("giving up after the last allowed receive; message parked in the DLQ")
+                await self._queue.dead_letter(message, f"gave up on video {video_id} after repeated failures")
+        except Exception:
+            # The message comes back when its visibility lapses and is handled again (idempotently).
+            log.exception("could not settle the message", extra={"settle": settle.value})
+
+    async def _dead_letter(self, message: Received, reason: str) -> None:
+        log.warning("malformed message sent to the DLQ", extra={"reason": reason})
+        try:
+            await self._queue.dead_letter(message, reason)
+        except Exception:
+            # SQS's own redrive moves it after maxReceiveCount receives.
+            log.exception("could not move the malformed message to the DLQ")
+
+
+def retry_delay(receive_count: int, base_s: int, cap_s: int) -> int:
+    """Seconds before a transiently failed job comes back: doubling per receive, up to the cap."""
+    return int(min(cap_s, base_s * 2 ** max(0, receive_count - 1)))

@@ -1,0 +1,55 @@
+"""Transcoder settings: the shared sections plus the worker's own (``ANB_WORKER_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from anb_common.settings import AwsSettings, DatabaseSettings, ProcessingSettings
+
+
+class WorkerOptions(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ANB_WORKER_", use_attribute_docstrings=True, extra="ignore", frozen=True
+    )
+
+    concurrency: int = Field(default=1, ge=1)
+    """Jobs run at once per process: 1, because a transcode already keeps every core busy."""
+    wait_time_s: int = Field(default=20, ge=0, le=20)
+    """SQS long-polling wait: 20 s (the maximum) keeps an idle worker to three requests a minute."""
+    visibility_timeout_s: int = Field(default=300, ge=2, le=43_200)
+    """How long a received job stays hidden; the heartbeat renews it while the job runs."""
+    grace_s: float = Field(default=240.0, ge=0)
+    """On SIGTERM, how long the running job may take to finish before it is cancelled and handed back."""
+    retry_base_s: int = Field(default=10, ge=0)
+    """Delay before a job that failed transiently comes back, doubled on each further receive."""
+    retry_cap_s: int = Field(default=300, ge=0, le=43_200)
+    """Longest retry delay, so that a recovered dependency is used again within minutes."""
+    progress_interval_s: float = Field(default=2.0, gt=0)
+    """Shortest interval between two progress writes of one job, to spare the database."""
+    dlq_sweep_interval_s: float = Field(default=60.0, gt=0)
+    """How often the dead-letter queue is checked for videos to mark failed."""
+    dlq_hold_s: int = Field(default=43_200, ge=0, le=43_200)
+    """How long a swept dead-letter message stays hidden, so each sweep sees only new ones."""
+    asg_protection: bool = False
+    """Protect this EC2 instance from scale-in while a job runs (needs IMDS and the IAM permission)."""
+    imds_url: str = "http://169.254.169.254"
+    """Instance metadata service (IMDSv2) that names this instance for scale-in protection."""
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
+
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    """Database connection (ANB_DB_*)."""
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    """S3/SQS endpoint and names (ANB_AWS_*)."""
+    processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
+    """Output format and the temp folder (ANB_PROCESSING_*)."""
+    worker: WorkerOptions = Field(default_factory=WorkerOptions)
+    """Queue consumption, heartbeat, retries and shutdown (ANB_WORKER_*)."""
+
+    @property
+    def heartbeat_s(self) -> float:
+        """Renew visibility every third of the timeout: two renewals may fail before the job reappears."""
+        return self.worker.visibility_timeout_s / 3

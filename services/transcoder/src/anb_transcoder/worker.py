@@ -1,0 +1,161 @@
+"""The consumer: long-polls the queue while job slots are free, runs jobs, shuts down gracefully.
+
+Shutdown (``request_stop``, wired to SIGTERM/SIGINT): stop receiving at once (an in-flight long poll
+is abandoned; a message it may have been handed reappears after its visibility timeout), give the
+running jobs ``grace_s`` to finish, then cancel them; a cancelled job hands its message back.
+A second signal skips what is left of the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+
+from anb_common.aws import Aws
+from anb_common.db.engine import create_engine, session_factory
+from anb_transcoder.brand_cache import brand_assets
+from anb_transcoder.dlq import sweep_forever
+from anb_transcoder.jobs import Job, JobRunner
+from anb_transcoder.protection import ScaleInProtection
+from anb_transcoder.queue import JobQueue
+from anb_transcoder.settings import WorkerSettings
+from anb_transcoder.storage import Storage
+from anb_transcoder.videos import VideoStore
+from anb_transcoder.workdir import remove_stale
+
+log = logging.getLogger(__name__)
+
+# After a failed receive (SQS unreachable, throttled), wait this long, doubling up to the cap.
+_RECEIVE_BACKOFF_S = 1.0
+_RECEIVE_BACKOFF_CAP_S = 30.0
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._settings = settings
+        self._stopping = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._jobs: dict[asyncio.Task[None], Job] = {}
+
+    def request_stop(self) -> None:
+        if self._stopping.is_set():
+            log.info("second stop request: cancelling running jobs now")
+            self._hurry.set()
+        else:
+            log.info("stop requested: no new jobs; waiting for the running ones")
+            self._stopping.set()
+
+    async def run(self) -> None:
+        settings = self._settings
+        removed = remove_stale(settings.processing.temp_dir)
+        if removed:
+            log.info("removed folders of dead workers", extra={"count": removed})
+        aws = Aws(settings.aws)
+        engine = create_engine(settings.db)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                sqs = await stack.enter_async_context(aws.sqs())
+                s3 = await stack.enter_async_context(aws.s3())
+                queue = await JobQueue.open(sqs, settings.aws.queue_name, settings.aws.dlq_name)
+                storage = Storage(s3, settings.aws.bucket)
+                videos = VideoStore(session_factory(engine))
+                brand = await stack.enter_async_context(brand_assets(storage, settings.processing.temp_dir))
+                protection = None
+                if settings.worker.asg_protection:
+                    protection = await stack.enter_async_context(
+                        ScaleInProtection(settings.aws, settings.worker.imds_url)
+                    )
+                runner = JobRunner(settings, queue, storage, videos, brand)
+                options = settings.worker
+                sweeper = asyncio.create_task(
+                    sweep_forever(queue, videos, options.dlq_sweep_interval_s, options.dlq_hold_s),
+                    name="dlq-sweeper",
+                )
+                log.info(
+                    "worker started",
+                    extra={"concurrency": options.concurrency, "max_receive_count": queue.max_receive_count},
+                )
+                try:
+                    await self._consume(queue, runner, protection)
+                    await self._drain()
+                finally:
+                    sweeper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sweeper
+        finally:
+            await engine.dispose()
+        log.info("worker stopped")
+
+    async def _consume(
+        self, queue: JobQueue, runner: JobRunner, protection: ScaleInProtection | None
+    ) -> None:
+        options = self._settings.worker
+        stopping = asyncio.create_task(self._stopping.wait())
+        backoff = _RECEIVE_BACKOFF_S
+        try:
+            while not self._stopping.is_set():
+                free = options.concurrency - len(self._jobs)
+                if free <= 0:
+                    await asyncio.wait({stopping, *self._jobs}, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                receive = asyncio.create_task(
+                    queue.receive(queue.url, free, options.wait_time_s, options.visibility_timeout_s)
+                )
+                await asyncio.wait({stopping, receive}, return_when=asyncio.FIRST_COMPLETED)
+                if not receive.done():
+                    receive.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await receive
+                    break
+                try:
+                    batch = receive.result()
+                except Exception:
+                    log.warning("receive failed; backing off", extra={"delay_s": backoff}, exc_info=True)
+                    await asyncio.wait({stopping}, timeout=backoff)
+                    backoff = min(_RECEIVE_BACKOFF_CAP_S, backoff * 2)
+                    continue
+                backoff = _RECEIVE_BACKOFF_S
+                for message in batch:
+                    job = Job(message, threading.Event())
+                    task = asyncio.create_task(self._run_job(runner, job, protection))
+                    self._jobs[task] = job
+                    task.add_done_callback(self._jobs.pop)
+        finally:
+            stopping.cancel()
+
+    async def _run_job(self, runner: JobRunner, job: Job, protection: ScaleInProtection | None) -> None:
+        async with _held(protection):
+            await runner.run(job)
+
+    async def _drain(self) -> None:
+        if not self._jobs:
+            return
+        grace = self._settings.worker.grace_s
+        log.info("waiting for running jobs", extra={"jobs": len(self._jobs), "grace_s": grace})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        hurry = asyncio.create_task(self._hurry.wait())
+        try:
+            while self._jobs and not self._hurry.is_set() and loop.time() < deadline:
+                await asyncio.wait(
+                    {hurry, *self._jobs}, timeout=deadline - loop.time(), return_when=asyncio.FIRST_COMPLETED
+                )
+        finally:
+            hurry.cancel()
+        if self._jobs:
+            log.warning("grace period over: cancelling running jobs", extra={"jobs": len(self._jobs)})
+            for job in self._jobs.values():
+                job.stop.set()
+            await asyncio.wait(set(self._jobs))
+
+
+@contextlib.asynccontextmanager
+async def _held(protection: ScaleInProtection | None) -> AsyncIterator[None]:
+    if protection is None:
+        yield
+    else:
+        async with protection.held():
+            yield

@@ -1,0 +1,188 @@
+"""Job outcomes with a worker running in-process against real moto, PostgreSQL and video."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from pathlib import Path
+
+import av
+import pytest
+from workerkit import Queues, Seeder, eventually, running
+
+from anb_common import keys, messages
+from anb_transcoder.jobs import retry_delay
+from anb_transcoder.settings import WorkerSettings
+from anb_transcoder.videos import GAVE_UP_REASON
+
+
+def _job_starts(caplog: pytest.LogCaptureFixture) -> int:
+    # Each test has its own queue, so every "job started" record is for the test's video.
+    return sum(1 for record in caplog.records if record.getMessage() == "job started")
+
+
+async def _status(seeder: Seeder, video_id: uuid.UUID) -> str | None:
+    row = await seeder.row(video_id)
+    return None if row is None else row.status
+
+
+async def test_success_publishes_the_processed_video_and_deletes_the_message(
+    worker_settings: WorkerSettings, queues: Queues, seeder: Seeder, small_clip: Path, temp_dir: Path
+) -> None:
+    video_id = await seeder.video(small_clip)
+    await queues.send_job(video_id)
+    async with running(worker_settings):
+
+        async def processed() -> bool:
+            return await _status(seeder, video_id) == "processed"
+
+        await eventually(processed, what="the video to be processed")
+        await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
+    row = await seeder.row(video_id)
+    assert row is not None
+    assert row.processed_key == keys.processed_key(video_id)
+    assert row.progress == 100
+    assert row.processed_at is not None
+    assert row.processing_started_at is not None
+    async with seeder.aws.s3() as s3:
+        head = await s3.head_object(Bucket=seeder.aws.settings.bucket, Key=keys.processed_key(video_id))
+        assert head["ContentType"] == "video/mp4"
+        data = await (await s3.get_object(Bucket=seeder.aws.settings.bucket, Key=row.processed_key))[
+            "Body"
+        ].read()
+    output = temp_dir.parent / "out.mp4"
+    output.write_bytes(data)
+    with av.open(str(output)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+    assert await queues.depth(queues.dlq_url) == 0
+    assert list(temp_dir.iterdir()) == []
+
+
+async def _empty(queues: Queues, url: str) -> bool:
+    return await queues.depth(url) == 0
+
+
+async def test_poison_video_fails_without_retry(
+    worker_settings: WorkerSettings,
+    queues: Queues,
+    seeder: Seeder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    video_id = await seeder.video(b"\x00\x01 this is not a video " * 100)
+    await queues.send_job(video_id)
+    with caplog.at_level(logging.INFO):
+        async with running(worker_settings):
+
+            async def failed() -> bool:
+                return await _status(seeder, video_id) == "failed"
+
+            await eventually(failed, what="the video to be failed")
+            await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
+    row = await seeder.row(video_id)
+    assert row is not None
+    assert row.failure_reason
+    assert row.failure_reason != GAVE_UP_REASON
+    assert _job_starts(caplog) == 1
+    assert await queues.depth(queues.dlq_url) == 0
+    assert not await seeder.object_exists(keys.processed_key(video_id))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json at all",
+        json.dumps({"schema_version": 2, "video_id": str(uuid.uuid4())}),
+        json.dumps({"schema_version": 1, "video_id": "nope", "file_path": "x", "status": "pending"}),
+    ],
+    ids=["garbage", "unknown-version", "bad-fields"],
+)
+async def test_malformed_message_goes_to_the_dlq_at_once(
+    worker_settings: WorkerSettings, queues: Queues, body: str
+) -> None:
+    await queues.send(body)
+    async with running(worker_settings):
+        await eventually(lambda: _empty(queues, queues.url), what="the main queue to empty")
+        dead = await queues.receive_all(queues.dlq_url)
+    assert [message["Body"] for message in dead] == [body]
+    assert dead[0]["MessageAttributes"]["reason"]["StringValue"]
+
+
+async def test_duplicate_delivery_does_no_second_transcode(
+    worker_settings: WorkerSettings,
+    queues: Queues,
+    seeder: Seeder,
+    small_clip: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    video_id = await seeder.video(small_clip)
+    await queues.send_job(video_id)
+    with caplog.at_level(logging.INFO):
+        async with running(worker_settings):
+
+            async def processed() -> bool:
+                return await _status(seeder, video_id) == "processed"
+
+            await eventually(processed, what="the first delivery to be processed")
+            first = await seeder.row(video_id)
+            await queues.send_job(video_id)
+            await eventually(lambda: _empty(queues, queues.url), what="the duplicate to be deleted")
+    assert _job_starts(caplog) == 1
+    second = await seeder.row(video_id)
+    assert first is not None
+    assert second is not None
+    assert second.processed_at == first.processed_at
+
+
+async def test_message_for_a_deleted_video_is_dropped(
+    worker_settings: WorkerSettings, queues: Queues, seeder: Seeder
+) -> None:
+    video_id = uuid.uuid4()
+    await queues.send_job(video_id)
+    async with running(worker_settings):
+        await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
+    assert not await seeder.object_exists(keys.processed_key(video_id))
+    assert await queues.depth(queues.dlq_url) == 0
+
+
+async def test_delete_during_processing_leaves_nothing(
+    worker_settings: WorkerSettings, queues: Queues, seeder: Seeder, slow_clip: Path, temp_dir: Path
+) -> None:
+    video_id = await seeder.video(slow_clip)
+    await queues.send_job(video_id)
+    async with running(worker_settings):
+
+        async def under_way() -> bool:
+            row = await seeder.row(video_id)
+            return row is not None and row.status == "processing" and row.progress > 0
+
+        await eventually(under_way, what="the transcode to make progress")
+        await seeder.delete(video_id)
+        await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
+    assert not await seeder.object_exists(keys.processed_key(video_id))
+    assert list(temp_dir.iterdir()) == []
+
+
+async def test_transient_failures_retry_then_fail_the_video_and_park_the_message(
+    worker_settings: WorkerSettings, queues: Queues, seeder: Seeder, small_clip: Path
+) -> None:
+    # An archived original cannot be read (InvalidObjectState): an S3 error, so a transient failure.
+    video_id = await seeder.video(small_clip, StorageClass="GLACIER")
+    await queues.send_job(video_id)
+    async with running(worker_settings):
+
+        async def failed() -> bool:
+            return await _status(seeder, video_id) == "failed"
+
+        await eventually(failed, what="the video to be failed after the last attempt")
+        await eventually(lambda: _empty(queues, queues.url), what="the main queue to empty")
+        dead = await queues.receive_all(queues.dlq_url)
+    row = await seeder.row(video_id)
+    assert row is not None
+    assert row.failure_reason == GAVE_UP_REASON
+    assert [messages.decode(message["Body"]).video_id for message in dead] == [video_id]
+
+
+def test_retry_delay_grows_to_the_cap() -> None:
+    delays = [retry_delay(count, base_s=10, cap_s=60) for count in range(1, 6)]
+    assert delays == [10, 20, 40, 60, 60]
