@@ -1,0 +1,1 @@
+"""Capacity planner for the transcoder Auto Scaling group: policy (a) step alarms vs (b) target tracking."""
