@@ -1,0 +1,213 @@
+"""The caller's videos: listing, detail, presigned links, delete (also while processing), publish."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from anb_common.db.models import VideoStatus
+from gateway.conftest import Player, Videos, sign_up
+
+
+@pytest.fixture(scope="module")
+async def lister(api: httpx.AsyncClient) -> Player:
+    return await sign_up(api, "Lina", "Mora", "Pasto")
+
+
+async def test_list_is_newest_first_with_processed_fields_only_when_processed(
+    api: httpx.AsyncClient, lister: Player, videos: Videos
+) -> None:
+    base = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
+    old = await videos.add(lister.user_id, VideoStatus.PROCESSED, uploaded_at=base, processed=b"mp4")
+    new = await videos.add(lister.user_id, VideoStatus.PROCESSING, uploaded_at=base + timedelta(hours=1))
+    response = await api.get("/api/videos", headers=lister.auth)
+    assert response.status_code == 200
+    items = response.json()
+    assert [item["video_id"] for item in items] == [str(new), str(old)]
+    for item in items:
+        assert set(item) == {"video_id", "title", "status", "uploaded_at", "processed_at", "processed_url"}
+    assert items[0]["status"] == "processing"
+    assert items[0]["processed_at"] is None and items[0]["processed_url"] is None
+    assert items[1]["status"] == "processed"
+    assert items[1]["uploaded_at"] == "2026-03-10T14:30:00Z"
+    assert items[1]["processed_at"].endswith("Z")
+    async with httpx.AsyncClient() as plain:
+        assert (await plain.get(items[1]["processed_url"])).content == b"mp4"
+
+
+async def test_list_paginates(api: httpx.AsyncClient, lister: Player) -> None:
+    first = (await api.get("/api/videos", params={"limit": 1}, headers=lister.auth)).json()
+    second = (await api.get("/api/videos", params={"limit": 1, "offset": 1}, headers=lister.auth)).json()
+    past = (await api.get("/api/videos", params={"offset": 1000}, headers=lister.auth)).json()
+    assert len(first) == len(second) == 1 and first != second
+    assert past == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"limit": "x"}, "limit"),
+    ],
+)
+async def test_list_pagination_bounds(
+    api: httpx.AsyncClient, lister: Player, params: dict[str, object], field: str
+) -> None:
+    response = await api.get("/api/videos", params=params, headers=lister.auth)  # type: ignore[arg-type]
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{field}:")
+
+
+async def test_list_bounds_accept_the_edges(api: httpx.AsyncClient, lister: Player) -> None:
+    for limit in (1, 100):
+        assert (await api.get("/api/videos", params={"limit": limit}, headers=lister.auth)).status_code == 200
+
+
+async def test_detail_of_a_processed_video_has_links_that_download(
+    api: httpx.AsyncClient, owner: Player, videos: Videos
+) -> None:
+    video_id = await videos.add(
+        owner.user_id, VideoStatus.PROCESSED, original=b"original bytes", processed=b"processed bytes"
+    )
+    response = await api.get(f"/api/videos/{video_id}", headers=owner.auth)
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {
+        "video_id", "title", "status", "uploaded_at", "processed_at", "original_url", "processed_url",
+        "votes", "published", "progress", "error",
+    }  # fmt: skip
+    assert body["video_id"] == str(video_id)
+    assert body["status"] == "processed" and body["votes"] == 0 and body["published"] is False
+    assert body["progress"] == 100 and body["error"] is None
+    assert "X-Amz-Expires=3600" in body["original_url"]
+    async with httpx.AsyncClient() as plain:
+        assert (await plain.get(body["original_url"])).content == b"original bytes"
+        assert (await plain.get(body["processed_url"])).content == b"processed bytes"
+
+
+async def test_detail_while_processing_shows_progress(
+    api: httpx.AsyncClient, owner: Player, videos: Videos
+) -> None:
+    video_id = await videos.add(owner.user_id, VideoStatus.PROCESSING, progress=42)
+    body = (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()
+    assert body["status"] == "processing" and body["progress"] == 42
+    assert body["processed_at"] is None and body["processed_url"] is None and body["error"] is None
+
+
+async def test_detail_of_a_failed_video_says_why(
+    api: httpx.AsyncClient, owner: Player, videos: Videos
+) -> None:
+    reason = "El archivo está dañado a partir del segundo 12."
+    video_id = await videos.add(owner.user_id, VideoStatus.FAILED, failure_reason=reason)
+    body = (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()
+    assert body["status"] == "failed" and body["error"] == reason and body["progress"] is None
+
+
+async def test_detail_of_a_queued_video(api: httpx.AsyncClient, owner: Player, videos: Videos) -> None:
+    video_id = await videos.add(owner.user_id)
+    body = (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()
+    assert body["status"] == "uploaded" and body["progress"] == 0 and body["error"] is None
+
+
+async def test_detail_of_someone_elses_video_is_403(
+    api: httpx.AsyncClient, owner: Player, other: Player, videos: Videos
+) -> None:
+    video_id = await videos.add(owner.user_id)
+    response = await api.get(f"/api/videos/{video_id}", headers=other.auth)
+    assert response.status_code == 403
+    assert response.json() == {"status_code": 403, "detail": "El video pertenece a otro usuario."}
+
+
+@pytest.mark.parametrize("video_id", [str(uuid.uuid4()), "not-a-uuid", "1234"])
+async def test_detail_of_no_video_is_404(api: httpx.AsyncClient, owner: Player, video_id: str) -> None:
+    response = await api.get(f"/api/videos/{video_id}", headers=owner.auth)
+    assert response.status_code == 404
+    assert response.json() == {"status_code": 404, "detail": "Video no encontrado."}
+
+
+async def test_delete_removes_row_and_objects(api: httpx.AsyncClient, owner: Player, videos: Videos) -> None:
+    video_id = await videos.add(owner.user_id, VideoStatus.PROCESSED, original=b"o", processed=b"p")
+    assert len(await videos.object_keys(video_id)) == 2
+    response = await api.delete(f"/api/videos/{video_id}", headers=owner.auth)
+    assert response.status_code == 200
+    assert response.json() == {
+        "message": "El video ha sido eliminado exitosamente.",
+        "video_id": str(video_id),
+    }
+    assert not await videos.exists(video_id)
+    assert await videos.object_keys(video_id) == []
+    assert (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).status_code == 404
+
+
+async def test_delete_while_processing_removes_everything(
+    api: httpx.AsyncClient, owner: Player, videos: Videos
+) -> None:
+    # The worker has the original and has already written part of its output.
+    video_id = await videos.add(
+        owner.user_id, VideoStatus.PROCESSING, progress=60, original=b"o", processed=b"p"
+    )
+    response = await api.delete(f"/api/videos/{video_id}", headers=owner.auth)
+    assert response.status_code == 200
+    assert not await videos.exists(video_id)
+    assert await videos.object_keys(video_id) == []
+
+
+async def test_delete_of_a_published_video_is_400(
+    api: httpx.AsyncClient, owner: Player, videos: Videos
+) -> None:
+    video_id = await videos.add(owner.user_id, VideoStatus.PROCESSED, published=True, original=b"o")
+    response = await api.delete(f"/api/videos/{video_id}", headers=owner.auth)
+    assert response.status_code == 400
+    assert "publicado" in response.json()["detail"]
+    assert await videos.exists(video_id)
+    assert await videos.object_keys(video_id) == [f"uploads/{video_id}.mp4"]
+
+
+async def test_delete_of_someone_elses_video_is_403(
+    api: httpx.AsyncClient, owner: Player, other: Player, videos: Videos
+) -> None:
+    video_id = await videos.add(owner.user_id, original=b"o")
+    assert (await api.delete(f"/api/videos/{video_id}", headers=other.auth)).status_code == 403
+    assert await videos.exists(video_id)
+
+
+@pytest.mark.parametrize("video_id", [str(uuid.uuid4()), "nope"])
+async def test_delete_of_no_video_is_404(api: httpx.AsyncClient, owner: Player, video_id: str) -> None:
+    assert (await api.delete(f"/api/videos/{video_id}", headers=owner.auth)).status_code == 404
+
+
+async def test_publish_a_processed_video(api: httpx.AsyncClient, owner: Player, videos: Videos) -> None:
+    video_id = await videos.add(owner.user_id, VideoStatus.PROCESSED, processed=b"p")
+    response = await api.post(f"/api/videos/{video_id}/publish", headers=owner.auth)
+    assert response.status_code == 200
+    assert response.json() == {
+        "message": "El video ha sido publicado para votación.",
+        "video_id": str(video_id),
+    }
+    assert (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()["published"] is True
+    again = await api.post(f"/api/videos/{video_id}/publish", headers=owner.auth)
+    assert again.status_code == 400 and "ya está publicado" in again.json()["detail"]
+
+
+@pytest.mark.parametrize("status", [VideoStatus.UPLOADED, VideoStatus.PROCESSING, VideoStatus.FAILED])
+async def test_publish_before_processing_is_400(
+    api: httpx.AsyncClient, owner: Player, videos: Videos, status: VideoStatus
+) -> None:
+    video_id = await videos.add(owner.user_id, status)
+    response = await api.post(f"/api/videos/{video_id}/publish", headers=owner.auth)
+    assert response.status_code == 400
+    assert response.json()["detail"] == "El video aún no ha sido procesado."
+
+
+async def test_publish_someone_elses_or_no_video(
+    api: httpx.AsyncClient, owner: Player, other: Player, videos: Videos
+) -> None:
+    video_id = await videos.add(owner.user_id, VideoStatus.PROCESSED)
+    assert (await api.post(f"/api/videos/{video_id}/publish", headers=other.auth)).status_code == 403
+    assert (await api.post(f"/api/videos/{uuid.uuid4()}/publish", headers=owner.auth)).status_code == 404
+    assert (await api.post("/api/videos/xyz/publish", headers=owner.auth)).status_code == 404
