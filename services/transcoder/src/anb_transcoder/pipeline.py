@@ -1,0 +1,268 @@
+"""Turn one upload into the platform's processed video, in process with PyAV (no ffmpeg subprocess).
+
+intro card → footage (first ``max_output_s`` seconds, fitted and padded to the output size, rotation
+honoured, watermark on every frame, constant frame rate) → outro card, encoded once with libx264 into
+an MP4 with faststart and no audio. Decoding runs in its own thread so that it overlaps filtering and
+encoding (both release the GIL inside FFmpeg); decoder and encoder use FFmpeg's own threads too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from av.stream import Discard
+from av.video.frame import PictureType
+from av.video.stream import VideoStream
+
+from anb_common.media import MediaRejected, clockwise_rotation, safe_open
+from anb_common.settings import ProcessingSettings
+from anb_transcoder.brand import BrandAssets, load_card, load_logo
+from anb_transcoder.graph import FootageGraph
+from anb_transcoder.stages import in_background
+
+PROGRESS_INTERVAL_S = 2.0
+"""Shortest time between two progress reports: the worker writes each one to the database."""
+CARDS_MAX_S = 5.0
+"""The published contract: intro and outro together last at most this long, whatever the settings."""
+_STOP_CHECK_FRAMES = 8
+"""Frames between two ``should_stop`` polls: often enough to abort within a fraction of a second."""
+_DECODED_AHEAD = 8
+"""Decoded frames buffered between the decode thread and the graph (~3 MB each at 1080p)."""
+
+
+class UnprocessableVideo(Exception):
+    """The input can never be transcoded (not a video, nothing decodable); ``reason`` is for the player."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Cancelled(Exception):
+    """``should_stop`` asked the transcode to stop; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class TranscodeResult:
+    fps: Fraction
+    """Constant output frame rate."""
+    footage_frames: int
+    card_frames: int
+    """Frames of each card."""
+
+    @property
+    def duration_s(self) -> float:
+        return float((self.footage_frames + 2 * self.card_frames) / self.fps)
+
+
+def transcode(
+    src: Path,
+    dst: Path,
+    brand: BrandAssets,
+    settings: ProcessingSettings,
+    on_progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TranscodeResult:
+    """Write the processed video of ``src`` to ``dst`` (blocking; run it off the event loop).
+
+    Raises ``UnprocessableVideo`` for input that will never work, ``Cancelled`` when ``should_stop``
+    returned true; on any failure ``dst`` is left absent. ``on_progress`` gets the percent of output
+    frames written, at most every ``PROGRESS_INTERVAL_S``.
+    """
+    partial = dst.with_name(f".{dst.name}.partial")
+    try:
+        result = _transcode(src, partial, brand, settings, _Progress(on_progress), should_stop)
+        partial.replace(dst)
+        return result
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _transcode(
+    src: Path,
+    dst: Path,
+    brand: BrandAssets,
+    settings: ProcessingSettings,
+    progress: _Progress,
+    should_stop: Callable[[], bool] | None,
+) -> TranscodeResult:
+    try:
+        media = safe_open(src)
+    except MediaRejected as exc:
+        raise UnprocessableVideo(exc.detail) from exc
+    with media:
+        if not media.streams.video:
+            raise UnprocessableVideo("The file has no video track.")
+        stream = media.streams.video[0]
+        stream.thread_type = "AUTO"
+        for other in media.streams:
+            if other is not stream:
+                other.discard = Discard.all
+        frames = in_background(_decode(media, stream, settings.max_output_s), _DECODED_AHEAD)
+        try:
+            first = next(frames, None)
+            if first is None:
+                raise UnprocessableVideo("The video track holds no pictures we can decode.")
+            fps = _output_fps(stream, settings.max_fps)
+            footage_s = min(_duration_s(media, stream), settings.max_output_s)
+            card_frames = math.floor(Fraction(min(settings.card_s, CARDS_MAX_S / 2)) * fps)
+            footage_limit = math.floor(settings.max_output_s * fps)
+            progress.total = max(1, min(footage_limit, round(footage_s * fps)) + 2 * card_frames)
+            graph = FootageGraph(
+                first,
+                time_base=first.time_base or stream.time_base or Fraction(1, 90_000),
+                sample_aspect=stream.codec_context.sample_aspect_ratio or Fraction(1),
+                rotation=clockwise_rotation(first),
+                fps=fps,
+                size=(settings.width, settings.height),
+                logo=load_logo(brand.logo),
+            )
+            with _Encoder(dst, fps, settings, progress, should_stop) as encoder:
+                encoder.card(load_card(brand.intro, settings.width, settings.height), card_frames)
+                footage = 0
+                for frame in _with_first(first, frames):
+                    graph.push(frame)
+                    footage += encoder.footage(graph.pull(), footage_limit - footage)
+                graph.push(None)
+                footage += encoder.footage(graph.pull(), footage_limit - footage)
+                if footage == 0:
+                    raise UnprocessableVideo("The video track holds no pictures we can decode.")
+                encoder.card(load_card(brand.outro, settings.width, settings.height), card_frames)
+        finally:
+            frames.close()
+    return TranscodeResult(fps=fps, footage_frames=footage, card_frames=card_frames)
+
+
+def _with_first(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    yield first
+    yield from rest
+
+
+def _decode(
+    media: av.container.InputContainer, stream: VideoStream, limit_s: float
+) -> Iterator[av.VideoFrame]:
+    """Decoded frames with strictly increasing timestamps rebased to 0, up to ``limit_s`` seconds.
+
+    Frames without a timestamp or going back in time (broken muxing) are dropped: the graph needs
+    monotonic input. Damaged packets are skipped, as players do; the caller notices when none decode.
+    """
+    start: int | None = None
+    last = -1
+    limit: int | None = None
+    for packet in media.demux(stream):
+        try:
+            decoded = stream.decode(packet)
+        except av.error.InvalidDataError:
+            continue
+        for frame in decoded:
+            if frame.pts is None or frame.time_base is None:
+                continue
+            if start is None:
+                start = frame.pts
+                limit = math.ceil(limit_s / frame.time_base)
+            pts = frame.pts - start
+            if pts <= last:
+                continue
+            if limit is not None and pts >= limit:
+                return
+            frame.pts = last = pts
+            yield frame
+
+
+class _Encoder:
+    """libx264 into an MP4 with faststart; frames are numbered in output frames (time base 1/fps)."""
+
+    def __init__(
+        self,
+        dst: Path,
+        fps: Fraction,
+        settings: ProcessingSettings,
+        progress: _Progress,
+        should_stop: Callable[[], bool] | None,
+    ) -> None:
+        self._out = av.open(str(dst), "w", format="mp4", container_options={"movflags": "+faststart"})
+        stream = self._out.add_stream("libx264", rate=fps)
+        assert isinstance(stream, VideoStream)
+        stream.width, stream.height, stream.pix_fmt = settings.width, settings.height, "yuv420p"
+        stream.codec_context.time_base = 1 / fps
+        stream.codec_context.sample_aspect_ratio = Fraction(1)
+        stream.thread_type = "AUTO"
+        stream.options = {"preset": settings.preset, "crf": str(settings.crf)}
+        self._stream = stream
+        self._progress = progress
+        self._should_stop = should_stop
+        self._pts = 0
+
+    def __enter__(self) -> _Encoder:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if error is None:
+                self._out.mux(self._stream.encode(None))
+        finally:
+            self._out.close()
+
+    def card(self, picture: av.VideoFrame, frames: int) -> None:
+        for _ in range(frames):
+            self._write(picture)
+
+    def footage(self, frames: list[av.VideoFrame], room: int) -> int:
+        """Encode up to ``room`` of ``frames``; returns how many were written."""
+        taken = frames[: max(0, room)]
+        for frame in taken:
+            self._write(frame)
+        return len(taken)
+
+    def _write(self, frame: av.VideoFrame) -> None:
+        # Decoded frames keep their I/P/B type and x264 would obey it (a keyframe per source GOP).
+        frame.pict_type = PictureType.NONE
+        frame.pts = self._pts
+        frame.time_base = self._stream.codec_context.time_base
+        self._out.mux(self._stream.encode(frame))
+        self._pts += 1
+        if self._pts % _STOP_CHECK_FRAMES == 0 and self._should_stop is not None and self._should_stop():
+            raise Cancelled
+        self._progress.update(self._pts)
+
+
+class _Progress:
+    def __init__(self, report: Callable[[int], None] | None) -> None:
+        self._report = report
+        self._last_at = -math.inf
+        self._last_percent = -1
+        self.total = 1
+
+    def update(self, done: int) -> None:
+        if self._report is None:
+            return
+        now = time.monotonic()
+        if now - self._last_at < PROGRESS_INTERVAL_S:
+            return
+        percent = min(100, done * 100 // self.total)
+        if percent != self._last_percent:
+            self._last_at, self._last_percent = now, percent
+            self._report(percent)
+
+
+def _output_fps(stream: VideoStream, cap: int) -> Fraction:
+    """The source's average rate capped at ``cap``; 30 when the file does not say."""
+    rate = stream.average_rate or stream.guessed_rate or Fraction(30)
+    return min(Fraction(rate).limit_denominator(1001), Fraction(cap))
+
+
+def _duration_s(media: av.container.InputContainer, stream: VideoStream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if media.duration is not None:
+        return media.duration / av.time_base
+    return math.inf
+
+
+__all__ = ["BrandAssets", "Cancelled", "TranscodeResult", "UnprocessableVideo", "transcode"]
