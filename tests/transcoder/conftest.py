@@ -34,6 +34,12 @@ def small_clip(clip_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def medium_clip(clip_dir: Path) -> Path:
+    """Transcodes in a few seconds: long enough to signal or kill a worker in the middle of it."""
+    return clips.make_clip(clip_dir / "medium.mp4", width=1920, height=1080, seconds=5.0, fps=30)
+
+
+@pytest.fixture(scope="session")
 def slow_clip(clip_dir: Path) -> Path:
     """Transcodes in several seconds (longer than two visibility timeouts): a job to interrupt."""
     return clips.make_clip(clip_dir / "slow.mp4", width=1920, height=1080, seconds=15.0, fps=30)

@@ -37,4 +37,4 @@ async def _beat(queue: JobQueue, message: Received, every_s: float, extend_s: in
             # One missed renewal still leaves two thirds of the timeout; the next one may succeed.
             log.warning("visibility heartbeat failed", exc_info=True)
         else:
-            log.debug("visibility extended", extra={"seconds": extend_s})
+            log.info("visibility extended", extra={"seconds": extend_s})
