@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import aioboto3
+from botocore.config import Config
 
 from anb_common.settings import AwsSettings
 
@@ -64,7 +65,14 @@ class ScaleInProtection:
             }
         session = aioboto3.Session(region_name=self._aws.region, **credentials)
         endpoint = {"endpoint_url": self._aws.endpoint_url} if self._aws.endpoint_url else {}
-        self._client = await self._stack.enter_async_context(session.client("autoscaling", **endpoint))
+        config = Config(
+            connect_timeout=self._aws.connect_timeout_s,
+            read_timeout=self._aws.read_timeout_s,
+            retries={"max_attempts": self._aws.max_attempts, "mode": "adaptive"},
+        )
+        self._client = await self._stack.enter_async_context(
+            session.client("autoscaling", config=config, **endpoint)
+        )
         found = await self._client.describe_auto_scaling_instances(InstanceIds=[self._instance])
         groups = [item["AutoScalingGroupName"] for item in found.get("AutoScalingInstances", [])]
         if not groups:
