@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,19 @@ async def _open_multipart_uploads(aws: Aws) -> list[str]:
     return [upload["Key"] for upload in response.get("Uploads", [])]
 
 
+def _live_worker_cache(name: str) -> bool:
+    """A running worker keeps its brand assets in ``brand-<pid>``; only a dead worker's is left behind."""
+    if not name.startswith("brand-"):
+        return False
+    try:
+        os.kill(int(name.removeprefix("brand-")), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 async def check(scope: Scope) -> list[str]:
     aws = Aws(scope.aws)
     problems: list[str] = []
@@ -115,7 +129,8 @@ async def check(scope: Scope) -> list[str]:
 
     if scope.temp_dir.exists():
         for leftover in sorted(scope.temp_dir.iterdir()):
-            problems.append(f"job folder left behind: {leftover}")
+            if not _live_worker_cache(leftover.name):
+                problems.append(f"job folder left behind: {leftover}")
 
     if not scope.allow_dlq:
         dead = await _queue_depth(aws, scope.aws.dlq_name)
