@@ -25,10 +25,11 @@ ENV
 
 start_units anb-transcoder.service
 
-# A worker that cannot reach SQS, S3 or the database exits at start-up; still running after
-# 20 s means it got through its checks and is polling.
+# The worker has no port to probe: up for 20 s without a single restart (Restart=on-failure would
+# show a crash at start-up as a restart) is as close to "polling" as the outside can tell.
 sleep 20
-if systemctl is-active --quiet anb-transcoder.service; then
+restarts=$(systemctl show --property=NRestarts --value anb-transcoder.service)
+if systemctl is-active --quiet anb-transcoder.service && [[ "$restarts" == 0 ]]; then
     signal_stack 0
     log "ready"
     exit 0

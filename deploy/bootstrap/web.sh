@@ -49,11 +49,14 @@ AWS_PROFILE=anb-gateway
 ENV
 
 log "applying migrations"
-set -a
-# shellcheck disable=SC1091  # written just above
-source "$ANB_ETC/ingest.env"
-set +a
-"$ANB_ROOT/ingest/bin/python" "$here/migrate_once.py"
+# In a subshell: ingest's AWS_PROFILE must not leak into cfn-signal and the other commands below.
+(
+    set -a
+    # shellcheck disable=SC1091  # written just above
+    source "$ANB_ETC/ingest.env"
+    set +a
+    exec "$ANB_ROOT/ingest/bin/python" "$here/migrate_once.py"
+)
 
 start_units anb-ingest.service anb-gateway.service
 
