@@ -28,6 +28,8 @@ class Scope:
     temp_dir: Path
     allow_dlq: bool = False
     """A test that poisons the queue on purpose expects dead letters."""
+    spool_dir: Path | None = None
+    """Ingest's folder of per-upload copies; empty once no upload is in flight."""
 
 
 def _dsn(url: str) -> str:
@@ -132,6 +134,10 @@ async def check(scope: Scope) -> list[str]:
             if not _live_worker_cache(leftover.name):
                 problems.append(f"job folder left behind: {leftover}")
 
+    if scope.spool_dir is not None and scope.spool_dir.exists():
+        for leftover in sorted(scope.spool_dir.iterdir()):
+            problems.append(f"upload spool left behind: {leftover}")
+
     if not scope.allow_dlq:
         dead = await _queue_depth(aws, scope.aws.dlq_name)
         if dead:
@@ -164,12 +170,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Check the platform's invariants (defaults: make run).")
     parser.add_argument("--allow-dlq", action="store_true", help="do not count dead letters as a problem")
     parser.add_argument("--settle", type=float, default=0.0, help="first wait up to N s for jobs to finish")
+    parser.add_argument("--spool-dir", type=Path, default=Path(".devdata/ingest-temp"), help="ingest's spool")
     args = parser.parse_args()
     scope = Scope(
         aws=AwsSettings(),
         db_url=DatabaseSettings().url,
         temp_dir=ProcessingSettings().temp_dir,
         allow_dlq=args.allow_dlq,
+        spool_dir=args.spool_dir,
     )
     if args.settle:
         asyncio.run(settle(scope, args.settle))

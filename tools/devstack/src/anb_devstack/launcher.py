@@ -89,6 +89,7 @@ class Platform:
                 "ANB_INTERNAL_SECRET": keys["internal_secret"],
                 "ANB_INGEST_URL": f"http://127.0.0.1:{self.ports.ingest}",
                 "ANB_PROCESSING_TEMP_DIR": str(self.devdata / "anb-temp"),
+                "ANB_INGEST_TEMP_DIR": str(self.devdata / "ingest-temp"),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -187,7 +188,6 @@ class Platform:
                 self.say("launcher", f"{child.part} exited with {code}; restarting it")
                 child.process = self._popen(child.part, child.argv, child.env)
             time.sleep(0.5)
-
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -40,6 +40,10 @@ class RunningPlatform:
         return self.devdata / "anb-temp"
 
     @property
+    def spool_dir(self) -> Path:
+        return self.devdata / "ingest-temp"
+
+    @property
     def aws(self) -> AwsSettings:
         return AwsSettings(endpoint_url=self.moto_url)
 
