@@ -274,3 +274,21 @@ def test_progress_is_a_rising_percentage(
     assert len(seen) == len(set(seen)) > 10
     assert seen[0] >= 0
     assert seen[-1] == 100
+
+
+def test_codec_outside_the_accepted_set_is_unprocessable(clips: Path, tmp_path: Path) -> None:
+    src = make_clip(clips / "mpeg4.mp4", width=320, height=180, seconds=0.5, codec="mpeg4")
+    with pytest.raises(UnprocessableVideo) as failure:
+        transcode(src, tmp_path / "out.mp4", BRAND, FAST)
+    assert "mpeg4" in failure.value.reason
+
+
+def test_damage_inside_the_footage_is_skipped_like_a_player_does(clips: Path, tmp_path: Path) -> None:
+    whole = make_clip(clips / "damaged.mp4", width=320, height=180, seconds=2.0)
+    data = bytearray(whole.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 2000] = bytes(2000)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    result = transcode(damaged, tmp_path / "out.mp4", BRAND, FAST)
+    assert result.footage_frames > 10

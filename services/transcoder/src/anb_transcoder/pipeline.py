@@ -20,7 +20,7 @@ from av.stream import Discard
 from av.video.frame import PictureType
 from av.video.stream import VideoStream
 
-from anb_common.media import MediaRejected, clockwise_rotation, safe_open
+from anb_common.media import ACCEPTED_CODECS, MediaRejected, clockwise_rotation, safe_open, stream_duration_s
 from anb_common.settings import ProcessingSettings
 from anb_transcoder.brand import BrandAssets, load_card, load_logo
 from anb_transcoder.graph import FootageGraph
@@ -100,6 +100,10 @@ def _transcode(
         if not media.streams.video:
             raise UnprocessableVideo("The file has no video track.")
         stream = media.streams.video[0]
+        codec = stream.codec_context.codec.canonical_name
+        if codec not in ACCEPTED_CODECS:
+            # Ingest already refuses these; checking again keeps other decoders from ever running.
+            raise UnprocessableVideo(f"The video is encoded as {codec}; upload H.264, HEVC, VP9 or AV1.")
         stream.thread_type = "AUTO"
         for other in media.streams:
             if other is not stream:
@@ -110,7 +114,7 @@ def _transcode(
             if first is None:
                 raise UnprocessableVideo("The video track holds no pictures we can decode.")
             fps = _output_fps(stream, settings.max_fps)
-            footage_s = min(_duration_s(media, stream), settings.max_output_s)
+            footage_s = min(stream_duration_s(media, stream) or math.inf, settings.max_output_s)
             card_frames = math.floor(Fraction(min(settings.card_s, CARDS_MAX_S / 2)) * fps)
             footage_limit = math.floor(settings.max_output_s * fps)
             progress.total = max(1, min(footage_limit, round(footage_s * fps)) + 2 * card_frames)
@@ -150,15 +154,21 @@ def _decode(
     """Decoded frames with strictly increasing timestamps rebased to 0, up to ``limit_s`` seconds.
 
     Frames without a timestamp or going back in time (broken muxing) are dropped: the graph needs
-    monotonic input. Damaged packets are skipped, as players do; the caller notices when none decode.
+    monotonic input. Damaged packets are skipped and damage in the container ends the footage there,
+    as players do; the caller notices when nothing decoded at all.
     """
     start: int | None = None
     last = -1
     limit: int | None = None
-    for packet in media.demux(stream):
+    packets = media.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except (StopIteration, av.FFmpegError):
+            return
         try:
             decoded = stream.decode(packet)
-        except av.error.InvalidDataError:
+        except av.FFmpegError:
             continue
         for frame in decoded:
             if frame.pts is None or frame.time_base is None:
@@ -255,14 +265,6 @@ def _output_fps(stream: VideoStream, cap: int) -> Fraction:
     """The source's average rate capped at ``cap``; 30 when the file does not say."""
     rate = stream.average_rate or stream.guessed_rate or Fraction(30)
     return min(Fraction(rate).limit_denominator(1001), Fraction(cap))
-
-
-def _duration_s(media: av.container.InputContainer, stream: VideoStream) -> float:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if media.duration is not None:
-        return media.duration / av.time_base
-    return math.inf
 
 
 __all__ = ["BrandAssets", "Cancelled", "TranscodeResult", "UnprocessableVideo", "transcode"]

@@ -49,7 +49,7 @@ def probe(path: Path) -> MediaFacts:
             codec=stream.codec_context.codec.canonical_name,
             width=frame.width,
             height=frame.height,
-            duration_s=_duration_s(media, stream),
+            duration_s=stream_duration_s(media, stream) or 0.0,
             fps=stream.average_rate or stream.guessed_rate or Fraction(0),
             rotation=clockwise_rotation(frame),
             pix_fmt=frame.format.name,
@@ -72,9 +72,10 @@ def clockwise_rotation(frame: av.VideoFrame) -> int:
     return round(-frame.rotation / 90) % 4 * 90
 
 
-def _duration_s(media: av.container.InputContainer, stream: VideoStream) -> float:
+def stream_duration_s(media: av.container.InputContainer, stream: VideoStream) -> float | None:
+    """Duration of ``stream`` from the container's index (Matroska only has the container's)."""
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     if media.duration is not None:
         return media.duration / av.time_base
-    return 0.0
+    return None
