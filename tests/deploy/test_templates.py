@@ -52,10 +52,11 @@ def resources_of(template: dict[str, Any], role: str, action: str) -> list[Any]:
     return found
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.name)
-def test_cfn_lint_is_clean(template: Path) -> None:
+def test_cfn_lint_exits_zero_on_every_template() -> None:
+    # One run for all templates: cfn-lint spends its time loading its schemas, not linting.
+    assert len(TEMPLATES) == 2
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), str(template)], capture_output=True, text=True, check=False)
+    result = subprocess.run([str(cfn_lint), *map(str, TEMPLATES)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
