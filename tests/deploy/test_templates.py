@@ -56,7 +56,8 @@ def test_cfn_lint_exits_zero_on_every_template() -> None:
     # One run for all templates: cfn-lint spends its time loading its schemas, not linting.
     assert len(TEMPLATES) == 2
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), *map(str, TEMPLATES)], capture_output=True, text=True, check=False)
+    command = [str(cfn_lint), *map(str, TEMPLATES)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
