@@ -33,7 +33,8 @@ class Gateway:
     log: Path
 
 
-def start_gateway(env: dict[str, str], log: Path) -> Gateway:
+def start_gateway(env: dict[str, str], log: Path, healthy: bool = True) -> Gateway:
+    """Start it and wait until it answers /api/health (with 200, or at all when not `healthy`)."""
     port = free_port()
     argv = [
         sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1",
@@ -47,7 +48,7 @@ def start_gateway(env: dict[str, str], log: Path) -> Gateway:
         if process.poll() is not None:
             raise RuntimeError(f"gateway exited with {process.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/api/health", timeout=5).status_code == 200 or not healthy:
                 return Gateway(url, process, log)
         except httpx.HTTPError:
             pass

@@ -26,7 +26,8 @@ async def test_a_stronger_setting_rehashes_on_login() -> None:
     stronger = Passwords(PasswordSettings(time_cost=3))
     verdict = await stronger.verify(old, "clave-segura-2026")
     assert verdict.valid
-    assert verdict.new_hash is not None and "t=3" in verdict.new_hash
+    assert verdict.new_hash is not None
+    assert "t=3" in verdict.new_hash
     assert (await stronger.verify(verdict.new_hash, "clave-segura-2026")).new_hash is None
 
 

@@ -14,7 +14,8 @@ from anb_gateway.signing_keys import MIN_KEY_BYTES, SigningKeyError, load
 def test_dev_mode_generates_once_and_keeps_the_keys(tmp_path: Path) -> None:
     settings = SecuritySettings(dev_mode=True, devdata_dir=tmp_path)
     first = load(settings)
-    assert len(first.jwt) >= MIN_KEY_BYTES and len(first.internal) >= MIN_KEY_BYTES
+    assert len(first.jwt) >= MIN_KEY_BYTES
+    assert len(first.internal) >= MIN_KEY_BYTES
     assert first.jwt != first.internal
     assert load(settings) == first
     assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0

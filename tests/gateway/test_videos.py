@@ -30,7 +30,8 @@ async def test_list_is_newest_first_with_processed_fields_only_when_processed(
     for item in items:
         assert set(item) == {"video_id", "title", "status", "uploaded_at", "processed_at", "processed_url"}
     assert items[0]["status"] == "processing"
-    assert items[0]["processed_at"] is None and items[0]["processed_url"] is None
+    assert items[0]["processed_at"] is None
+    assert items[0]["processed_url"] is None
     assert items[1]["status"] == "processed"
     assert items[1]["uploaded_at"] == "2026-03-10T14:30:00Z"
     assert items[1]["processed_at"].endswith("Z")
@@ -42,7 +43,8 @@ async def test_list_paginates(api: httpx.AsyncClient, lister: Player) -> None:
     first = (await api.get("/api/videos", params={"limit": 1}, headers=lister.auth)).json()
     second = (await api.get("/api/videos", params={"limit": 1, "offset": 1}, headers=lister.auth)).json()
     past = (await api.get("/api/videos", params={"offset": 1000}, headers=lister.auth)).json()
-    assert len(first) == len(second) == 1 and first != second
+    assert len(first) == len(second) == 1
+    assert first != second
     assert past == []
 
 
@@ -82,8 +84,11 @@ async def test_detail_of_a_processed_video_has_links_that_download(
         "votes", "published", "progress", "error",
     }  # fmt: skip
     assert body["video_id"] == str(video_id)
-    assert body["status"] == "processed" and body["votes"] == 0 and body["published"] is False
-    assert body["progress"] == 100 and body["error"] is None
+    assert body["status"] == "processed"
+    assert body["votes"] == 0
+    assert body["published"] is False
+    assert body["progress"] == 100
+    assert body["error"] is None
     assert "X-Amz-Expires=3600" in body["original_url"]
     async with httpx.AsyncClient() as plain:
         assert (await plain.get(body["original_url"])).content == b"original bytes"
@@ -95,8 +100,11 @@ async def test_detail_while_processing_shows_progress(
 ) -> None:
     video_id = await videos.add(owner.user_id, VideoStatus.PROCESSING, progress=42)
     body = (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()
-    assert body["status"] == "processing" and body["progress"] == 42
-    assert body["processed_at"] is None and body["processed_url"] is None and body["error"] is None
+    assert body["status"] == "processing"
+    assert body["progress"] == 42
+    assert body["processed_at"] is None
+    assert body["processed_url"] is None
+    assert body["error"] is None
 
 
 async def test_detail_of_a_failed_video_says_why(
@@ -105,13 +113,17 @@ async def test_detail_of_a_failed_video_says_why(
     reason = "El archivo está dañado a partir del segundo 12."
     video_id = await videos.add(owner.user_id, VideoStatus.FAILED, failure_reason=reason)
     body = (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()
-    assert body["status"] == "failed" and body["error"] == reason and body["progress"] is None
+    assert body["status"] == "failed"
+    assert body["error"] == reason
+    assert body["progress"] is None
 
 
 async def test_detail_of_a_queued_video(api: httpx.AsyncClient, owner: Player, videos: Videos) -> None:
     video_id = await videos.add(owner.user_id)
     body = (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()
-    assert body["status"] == "uploaded" and body["progress"] == 0 and body["error"] is None
+    assert body["status"] == "uploaded"
+    assert body["progress"] == 0
+    assert body["error"] is None
 
 
 async def test_detail_of_someone_elses_video_is_403(
@@ -191,7 +203,8 @@ async def test_publish_a_processed_video(api: httpx.AsyncClient, owner: Player, 
     }
     assert (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()["published"] is True
     again = await api.post(f"/api/videos/{video_id}/publish", headers=owner.auth)
-    assert again.status_code == 400 and "ya está publicado" in again.json()["detail"]
+    assert again.status_code == 400
+    assert "ya está publicado" in again.json()["detail"]
 
 
 @pytest.mark.parametrize("status", [VideoStatus.UPLOADED, VideoStatus.PROCESSING, VideoStatus.FAILED])

@@ -69,6 +69,8 @@ def build(settings: GatewaySettings) -> Litestar:
         state=State({"runtime": runtime}),
         openapi_config=_openapi(),
         cors_config=cors,
+        # Logging is anb_common.logs' (JSON on stdout); Litestar's default config would replace its handler.
+        logging_config=None,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 
-from anb_gateway.runtime import Runtime
+from anb_gateway.deps import RuntimeDep
 from anb_gateway.tokens import InvalidToken
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anb"'}
@@ -22,7 +22,7 @@ def _refuse(detail: str) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers=_CHALLENGE)
 
 
-def current_user(request: Request[Any, Any, Any], runtime: Runtime) -> uuid.UUID:
+def current_user(request: Request[Any, Any, Any], runtime: RuntimeDep) -> uuid.UUID:
     header = request.headers.get("authorization")
     if not header:
         raise _refuse("Falta el encabezado Authorization: Bearer <access_token>.")

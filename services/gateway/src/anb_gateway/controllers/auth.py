@@ -12,9 +12,9 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
+from anb_gateway.deps import RuntimeDep
 from anb_gateway.openapi_docs import error
 from anb_gateway.repositories import users
-from anb_gateway.runtime import Runtime
 from anb_gateway.schemas.auth import LoginRequest, SignupRequest, SignupResponse, TokenResponse
 
 SIGNUP_MESSAGE = "Usuario creado exitosamente."
@@ -22,7 +22,7 @@ BAD_CREDENTIALS = "Credenciales inválidas."
 
 
 def throttle(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    runtime: Runtime = connection.app.state.runtime
+    runtime: RuntimeDep = connection.app.state.runtime
     address = connection.client.host if connection.client else "unknown"
     if (retry_after := runtime.auth_limiter.hit(address)) is not None:
         raise TooManyRequestsException(
@@ -71,7 +71,7 @@ class AuthController(Controller):
     async def signup(
         self,
         data: Annotated[SignupRequest, Body(examples=[Example(summary="Jugadora", value=_SIGNUP_EXAMPLE)])],
-        runtime: Runtime,
+        runtime: RuntimeDep,
     ) -> SignupResponse:
         if data.password1 != data.password2:
             raise ValidationException(detail="password2: las contraseñas no coinciden.")
@@ -117,7 +117,7 @@ class AuthController(Controller):
             LoginRequest,
             Body(examples=[Example(value={"email": "ana@example.com", "password": "balon-2026-pase"})]),
         ],
-        runtime: Runtime,
+        runtime: RuntimeDep,
     ) -> TokenResponse:
         found = await users.credentials(runtime.pool, data.email.strip())
         verdict = await runtime.passwords.verify(found[1] if found else None, data.password)

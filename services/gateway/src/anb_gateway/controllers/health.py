@@ -8,7 +8,7 @@ import logging
 import msgspec
 from litestar import Response, get
 
-from anb_gateway.runtime import Runtime
+from anb_gateway.deps import RuntimeDep
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ class Health(msgspec.Struct):
 
 
 @get("/api/health", summary="Estado del servicio", tags=["health"])
-async def health(runtime: Runtime) -> Response[object]:
+async def health(runtime: RuntimeDep) -> Response[object]:
     try:
         await asyncio.wait_for(runtime.pool.fetchval("SELECT 1"), _PROBE_TIMEOUT_S)
     except Exception as exc:  # whatever the cause (refused, timeout, auth), we cannot serve

@@ -8,13 +8,13 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from anb_gateway.authn import current_user
+from anb_gateway.deps import CurrentUser, RuntimeDep
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, UNAUTHORIZED, error
 from anb_gateway.repositories import public
 from anb_gateway.repositories.public import VoteOutcome
-from anb_gateway.runtime import Runtime
 from anb_gateway.schemas.common import City, MessageBody, Offset
 from anb_gateway.schemas.public import PublicVideo, RankingEntry
 
@@ -31,7 +31,7 @@ class PublicController(Controller):
 
     @get("/videos", summary="Videos publicados, los más votados primero", responses={400: BAD_PARAMETER})
     async def videos(
-        self, runtime: Runtime, city: City = None, limit: Limit = 20, offset: Offset = 0
+        self, runtime: RuntimeDep, city: City = None, limit: Limit = 20, offset: Offset = 0
     ) -> list[PublicVideo]:
         rows = await public.published(runtime.pool, city, limit, offset)
         return [
@@ -58,7 +58,7 @@ class PublicController(Controller):
             404: error(404, "No existe el video publicado", NO_SUCH_VIDEO),
         },
     )
-    async def vote(self, video_id: str, user_id: uuid.UUID, runtime: Runtime) -> MessageBody:
+    async def vote(self, video_id: FromPath[str], user_id: CurrentUser, runtime: RuntimeDep) -> MessageBody:
         try:
             target = uuid.UUID(video_id)
         except ValueError:
@@ -72,7 +72,7 @@ class PublicController(Controller):
 
     @get("/rankings", summary="Clasificación de jugadores por votos", responses={400: BAD_PARAMETER})
     async def rankings(
-        self, runtime: Runtime, city: City = None, limit: Limit = 20, offset: Offset = 0
+        self, runtime: RuntimeDep, city: City = None, limit: Limit = 20, offset: Offset = 0
     ) -> list[RankingEntry]:
         rows = await public.rankings(runtime.pool, city, limit, offset)
         return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Annotated, Any
 
@@ -10,16 +11,16 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Example, RequestBody, Schema
-from litestar.params import Parameter
+from litestar.openapi.spec import Example, Operation, RequestBody, Schema
+from litestar.params import FromPath, Parameter
 
 from anb_common.db.models import VideoStatus
 from anb_common.keys import processed_key
 from anb_gateway.authn import current_user
+from anb_gateway.deps import CurrentUser, RuntimeDep
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, error
 from anb_gateway.repositories import videos
 from anb_gateway.repositories.videos import Outcome, VideoRow
-from anb_gateway.runtime import Runtime
 from anb_gateway.schemas.common import Offset
 from anb_gateway.schemas.videos import UploadAccepted, VideoAction, VideoDetail, VideoSummary
 
@@ -71,6 +72,14 @@ _UPLOAD_BODY = RequestBody(
 )
 
 
+@dataclass
+class UploadOperation(Operation):
+    """The upload's OpenAPI operation: the handler reads the raw stream, so the form is described here."""
+
+    def __post_init__(self) -> None:
+        self.request_body = _UPLOAD_BODY
+
+
 class VideosController(Controller):
     path = "/api/videos"
     tags = ("videos",)
@@ -83,6 +92,7 @@ class VideosController(Controller):
         summary="Subir un video (se procesa de forma asíncrona)",
         # The body streams through; its size is checked by IngestProxy so that the answer is our 400.
         request_max_body_size=None,
+        operation_class=UploadOperation,
         responses={
             202: ResponseSpec(
                 UploadAccepted,
@@ -103,7 +113,7 @@ class VideosController(Controller):
         },
     )
     async def upload(
-        self, request: Request[Any, Any, Any], user_id: uuid.UUID, runtime: Runtime
+        self, request: Request[Any, Any, Any], user_id: CurrentUser, runtime: RuntimeDep
     ) -> Response[bytes]:
         return await runtime.ingest.forward(request, user_id)
 
@@ -113,7 +123,7 @@ class VideosController(Controller):
         responses={400: BAD_PARAMETER, 401: UNAUTHORIZED},
     )
     async def list_mine(
-        self, user_id: uuid.UUID, runtime: Runtime, limit: Limit = 50, offset: Offset = 0
+        self, user_id: CurrentUser, runtime: RuntimeDep, limit: Limit = 50, offset: Offset = 0
     ) -> list[VideoSummary]:
         rows = await videos.list_for_owner(runtime.pool, user_id, limit, offset)
         result = []
@@ -138,7 +148,7 @@ class VideosController(Controller):
         summary="Detalle de uno de mis videos",
         responses={401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND},
     )
-    async def detail(self, video_id: str, user_id: uuid.UUID, runtime: Runtime) -> VideoDetail:
+    async def detail(self, video_id: FromPath[str], user_id: CurrentUser, runtime: RuntimeDep) -> VideoDetail:
         video = await videos.get(runtime.pool, parse_id(video_id))
         if video is None:
             raise NotFoundException(detail=NOT_FOUND_DETAIL)
@@ -173,7 +183,7 @@ class VideosController(Controller):
             404: NOT_FOUND,
         },
     )
-    async def remove(self, video_id: str, user_id: uuid.UUID, runtime: Runtime) -> VideoAction:
+    async def remove(self, video_id: FromPath[str], user_id: CurrentUser, runtime: RuntimeDep) -> VideoAction:
         target = parse_id(video_id)
 
         async def remove_objects(video: VideoRow) -> None:
@@ -197,7 +207,9 @@ class VideosController(Controller):
             404: NOT_FOUND,
         },
     )
-    async def publish(self, video_id: str, user_id: uuid.UUID, runtime: Runtime) -> VideoAction:
+    async def publish(
+        self, video_id: FromPath[str], user_id: CurrentUser, runtime: RuntimeDep
+    ) -> VideoAction:
         target = parse_id(video_id)
         outcome = await videos.publish(runtime.pool, target, user_id)
         _check(outcome)

@@ -1,0 +1,168 @@
+"""The upload proxy: authenticated, streamed to ingest without buffering, identity attached, answer relayed.
+
+Ingest here is the stand-in network peer (tests/gateway/stand_in_ingest.py); with the real ingest the
+same path is covered end to end by the e2e tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from anb_common import identity
+from gateway.conftest import Gateway, Player
+from gateway.stand_in_ingest import StandInIngest
+
+BOUNDARY = "anb-test-boundary-7f3a"
+ACCEPTED = {
+    "message": "Video subido correctamente. Procesamiento en curso.",
+    "task_id": "0b8e6a7e-3f0c-4d7c-9a35-5c1f0d7b2a11",
+    "video_id": "0b8e6a7e-3f0c-4d7c-9a35-5c1f0d7b2a11",
+}
+
+
+def form(payload: bytes, title: str = "Mi mejor jugada") -> bytes:
+    return (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="title"\r\n\r\n{title}\r\n'
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="video_file"; filename="clip.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        + payload
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+
+
+def headers(player: Player | None, body: bytes | None = None) -> dict[str, str]:
+    result = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    if body is not None:
+        result["Content-Length"] = str(len(body))
+    if player is not None:
+        result.update(player.auth)
+    return result
+
+
+async def test_upload_streams_through_with_identity_and_relays_202(
+    api: httpx.AsyncClient, owner: Player, ingest: StandInIngest, gateway_env: dict[str, str]
+) -> None:
+    ingest.reply(202, ACCEPTED)
+    body = form(bytes(range(256)) * 4000)  # ~1 MB
+    first, rest = body[:65536], body[65536:]
+    request_id = f"test-{uuid.uuid4().hex}"
+
+    async def slow_client() -> AsyncIterator[bytes]:
+        yield first
+        # The rest is sent only once ingest has seen the first chunk: a gateway that buffered the
+        # body would wait for the rest forever and this test would time out instead of passing.
+        assert await asyncio.to_thread(ingest.first_chunk.wait, 60)
+        yield rest
+
+    response = await api.post(
+        "/api/videos/upload",
+        content=slow_client(),
+        headers={**headers(owner, body), "X-Request-ID": request_id},
+    )
+    assert response.status_code == 202
+    assert response.json() == ACCEPTED
+    received = ingest.received[-1]
+    assert received.size == len(body)
+    assert received.chunks >= 2
+    assert received.headers["content-type"] == f"multipart/form-data; boundary={BOUNDARY}"
+    assert received.headers["content-length"] == str(len(body))
+    assert received.headers["x-request-id"] == request_id
+    token = received.headers[identity.HEADER.lower()]
+    assert identity.verify(token, gateway_env["ANB_INTERNAL_SECRET"]) == owner.user_id
+    assert "authorization" not in received.headers
+
+
+async def test_ingest_rejections_are_relayed_as_400(
+    api: httpx.AsyncClient, owner: Player, ingest: StandInIngest
+) -> None:
+    body = form(b"not a video")
+    rejection = {"status_code": 400, "detail": "video_file: no es un video admitido (MP4/MOV/WebM/MKV)."}
+    ingest.reply(400, rejection)
+    response = await api.post("/api/videos/upload", content=body, headers=headers(owner, body))
+    assert response.status_code == 400
+    assert response.json() == rejection
+    ingest.reply(413, {"status_code": 413, "detail": "video_file: supera 100 MB."})
+    too_big = await api.post("/api/videos/upload", content=body, headers=headers(owner, body))
+    assert too_big.json() == {"status_code": 400, "detail": "video_file: supera 100 MB."}
+
+
+@pytest.mark.parametrize("status", [401, 500])
+async def test_unexpected_ingest_answers_become_502(
+    api: httpx.AsyncClient, owner: Player, ingest: StandInIngest, status: int
+) -> None:
+    ingest.reply(status, {"status_code": status, "detail": "internal detail that must not leak"})
+    body = form(b"x")
+    response = await api.post("/api/videos/upload", content=body, headers=headers(owner, body))
+    assert response.status_code == 502
+    assert "internal detail" not in response.text
+
+
+async def test_declared_size_over_the_limit_is_refused_before_the_body(
+    gateway: Gateway, owner: Player, ingest: StandInIngest, gateway_env: dict[str, str]
+) -> None:
+    limit = int(gateway_env["ANB_UPLOAD_MAX_BYTES"]) + int(gateway_env["ANB_UPLOAD_FORM_OVERHEAD_BYTES"])
+    before = len(ingest.received)
+    host, port = gateway.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        f"POST /api/videos/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {owner.token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {limit + 1}\r\n\r\n"
+    )
+    writer.write(head.encode())  # and not one byte of body
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 30)
+    writer.close()
+    assert status_line.split()[1] == b"400"
+    assert len(ingest.received) == before
+
+
+async def test_streamed_body_over_the_limit_is_400(
+    api: httpx.AsyncClient, owner: Player, ingest: StandInIngest, gateway_env: dict[str, str]
+) -> None:
+    limit = int(gateway_env["ANB_UPLOAD_MAX_BYTES"]) + int(gateway_env["ANB_UPLOAD_FORM_OVERHEAD_BYTES"])
+    ingest.reply(202, ACCEPTED)
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: sent chunked
+        for _ in range(limit // 65536 + 2):
+            yield b"\0" * 65536
+
+    response = await api.post("/api/videos/upload", content=chunked(), headers=headers(owner))
+    assert response.status_code == 400
+    assert "límite" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "multipart/form-data", "text/plain; boundary=x", ""]
+)
+async def test_upload_must_be_multipart(
+    api: httpx.AsyncClient, owner: Player, ingest: StandInIngest, content_type: str
+) -> None:
+    before = len(ingest.received)
+    response = await api.post(
+        "/api/videos/upload", content=b"{}", headers={**owner.auth, "Content-Type": content_type}
+    )
+    assert response.status_code == 400
+    assert "multipart/form-data" in response.json()["detail"]
+    assert len(ingest.received) == before
+
+
+async def test_empty_upload_is_400(api: httpx.AsyncClient, owner: Player) -> None:
+    response = await api.post("/api/videos/upload", content=b"", headers=headers(owner, b""))
+    assert response.status_code == 400
+
+
+async def test_upload_without_token_is_401_and_never_reaches_ingest(
+    api: httpx.AsyncClient, ingest: StandInIngest
+) -> None:
+    before = len(ingest.received)
+    body = form(b"x")
+    response = await api.post("/api/videos/upload", content=body, headers=headers(None, body))
+    assert response.status_code == 401
+    assert len(ingest.received) == before
