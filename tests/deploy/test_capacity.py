@@ -9,6 +9,7 @@ import pytest
 from anb_capacity.__main__ import FALLBACK_TRANSCODE_S, transcode_seconds
 from anb_capacity.costs import Prices, cost_usd
 from anb_capacity.model import Fleet, Result, StepPolicy, TargetTrackingPolicy, percentile, simulate
+from anb_capacity.report import instances_for, sustained_per_hour
 from anb_capacity.traces import burst, day, poisson_arrivals, steady
 
 # Five uploads at t = 0..4 s, 100 s per job, one instance in service, room for a second that takes 180 s
@@ -105,3 +106,13 @@ def test_transcode_time_comes_from_the_bench_when_it_exists(tmp_path: Path) -> N
     bench.write_text(json.dumps({"project_s": 5.25, "ffmpeg_s": 6.9}))
     assert transcode_seconds(bench, None)[0] == 5.25
     assert transcode_seconds(bench, 9.0)[0] == 9.0
+
+
+def test_group_capacity_and_instances_a_rate_needs() -> None:
+    # 3 instances at 24 s per job finish 3 * 3600 / 24 = 450 an hour; 1200/h at 24 s is 8 busy instances,
+    # 10 at 80 % utilisation.
+    fleet = Fleet(service_s=24.0, max_size=3)
+    assert sustained_per_hour(fleet) == 450.0
+    assert instances_for(1200.0, 24.0) == 10
+    assert burst().peak_per_hour == 2400.0
+    assert day().peak_per_hour == 1200.0

@@ -21,6 +21,8 @@ class Trace:
     description: str
     arrivals: tuple[float, ...]
     horizon_s: float
+    peak_per_hour: float
+    """Highest arrival rate of the curve, in uploads an hour."""
 
 
 def poisson_arrivals(
@@ -47,6 +49,7 @@ def steady(per_hour: float = 300.0, hours: float = 3.0, seed: int = 1) -> Trace:
         description=f"Poisson, {per_hour:g} uploads/h for {hours:g} h",
         arrivals=poisson_arrivals(lambda _t: per_hour / HOUR, hours * HOUR, seed),
         horizon_s=hours * HOUR,
+        peak_per_hour=per_hour,
     )
 
 
@@ -59,6 +62,7 @@ def burst(
         description=f"{uploads} uploads in {window_s / 60:g} min after {start_s / 60:g} quiet min",
         arrivals=tuple(sorted(rng.uniform(start_s, start_s + window_s) for _ in range(uploads))),
         horizon_s=hours * HOUR,
+        peak_per_hour=uploads * HOUR / window_s,
     )
 
 
@@ -81,4 +85,5 @@ def day(
         ),
         arrivals=poisson_arrivals(rate, 24 * HOUR, seed),
         horizon_s=24 * HOUR,
+        peak_per_hour=peak_per_hour,
     )
