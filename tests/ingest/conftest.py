@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +24,7 @@ from anb_common.aws import Aws
 from anb_common.db.models import User, Video
 from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
 from anb_devstack.clips import make_clip
+from anb_devstack.moto import free_port
 from anb_ingest.app import create_app
 from anb_ingest.settings import IngestOptions, IngestSettings
 
@@ -121,7 +128,7 @@ async def client(make_app: Callable[..., Litestar]) -> AsyncIterator[AsyncTestCl
 def leftovers(aws: Aws, sessions: async_sessionmaker[AsyncSession], temp_dir: Path) -> Callable[..., Any]:
     """``await leftovers(user_id)``: what a rejected upload of ``user_id`` left behind (all empty = none)."""
 
-    async def check(owner: uuid.UUID) -> dict[str, list[str]]:
+    async def check(owner: uuid.UUID, spool_dir: Path = temp_dir) -> dict[str, list[str]]:
         bucket = aws.settings.bucket
         async with aws.s3() as s3:
             uploads = await s3.list_multipart_uploads(Bucket=bucket)
@@ -136,7 +143,63 @@ def leftovers(aws: Aws, sessions: async_sessionmaker[AsyncSession], temp_dir: Pa
                 o["Key"] for o in objects.get("Contents", []) if o["Key"] not in recorded | {"uploads/"}
             ],
             "rows": [str(r) for r in rows],
-            "temp_files": [str(p) for p in temp_dir.rglob("*")] if temp_dir.exists() else [],
+            "temp_files": [str(p) for p in spool_dir.rglob("*")] if spool_dir.exists() else [],
         }
 
     return check
+
+
+@dataclass(frozen=True)
+class IngestProcess:
+    url: str
+    temp_dir: Path
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def ingest_process(service_env: dict[str, str], session_tmp: Path) -> Iterator[IngestProcess]:
+    """Ingest as it runs in production: a uvicorn process (uvloop), against the session's moto and DB."""
+    port = free_port()
+    temp_dir = session_tmp / f"ingest-process-{port}"
+    log = session_tmp / f"ingest-{port}.log"
+    env = {
+        **service_env,
+        "ANB_INTERNAL_SECRET": INTERNAL_SECRET,
+        "ANB_INGEST_TEMP_DIR": str(temp_dir),
+        **{f"ANB_INGEST_{name.upper()}": str(value) for name, value in FAST_RELAY.items()},
+    }
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*argv, "--port", str(port), "anb_ingest.app:create_app"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(process, url + "/internal/health", log)
+        yield IngestProcess(url, temp_dir, log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    # Start-up imports PyAV, SQLAlchemy and botocore: seconds on a busy 2-core machine, so be generous.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"ingest exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"ingest not healthy within 60 s:\n{log.read_text()[-3000:]}")

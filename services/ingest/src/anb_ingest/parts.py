@@ -1,50 +1,58 @@
-"""Cut a byte stream into parts and write them to a sink with a bounded number in flight.
+"""Cut the incoming file into S3 parts and upload them with a bounded number in flight.
 
-Memory is bounded by construction: one part being filled plus at most ``in_flight`` parts being
-uploaded. When all upload slots are busy, ``feed`` waits, so the caller stops reading the request
-body and TCP flow control pushes back on the sender instead of the body piling up in RAM.
+Bytes are staged in one small buffer and appended to the spool; each time the spool has grown by a
+part, that part is uploaded straight from the file. So the parts waiting or in flight (at most
+``in_flight`` plus the one being filled) are buffered on local disk, not in memory: the process
+holds the staging buffer and, per part in flight, the HTTP client's 64 KiB send chunks, whatever
+the part size. When every upload slot is busy, ``feed`` waits, so the caller stops reading the
+request body and TCP flow control pushes back on the sender.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
+from anb_ingest.spool import Spool
 from anb_ingest.storage import MultipartSink
 
-PartHook = Callable[[bytes], Awaitable[None]]
+# Disk writes (and hashing) in 1 MiB steps: few thread hand-offs, little memory.
+STAGE_BYTES = 1024 * 1024
 
 
 class PartWriter:
-    def __init__(self, sink: MultipartSink, part_size: int, in_flight: int, on_part: PartHook) -> None:
-        """``on_part`` sees every part, in order, before it is uploaded (spooling and hashing)."""
+    def __init__(self, sink: MultipartSink, spool: Spool, part_size: int, in_flight: int) -> None:
         if in_flight < 1:
             raise ValueError("at least one part must be allowed in flight")
         self._sink = sink
+        self._spool = spool
         self._part_size = part_size
         self._slots = asyncio.Semaphore(in_flight)
-        self._on_part = on_part
-        self._buffer = bytearray()
+        self._stage = bytearray(min(STAGE_BYTES, part_size))
+        self._staged = 0
+        self._shipped = 0
         self._next_number = 1
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
-        self.size = 0
 
     async def feed(self, data: bytes) -> None:
         self._raise_failure()
-        self.size += len(data)
         view = memoryview(data)
         while view:
-            room = self._part_size - len(self._buffer)
-            self._buffer += view[:room]
-            view = view[room:]
-            if len(self._buffer) == self._part_size:
-                await self._ship()
+            taken = min(len(self._stage) - self._staged, len(view))
+            self._stage[self._staged : self._staged + taken] = view[:taken]
+            self._staged += taken
+            view = view[taken:]
+            if self._staged == len(self._stage):
+                await self._flush()
+                while self._spool.size - self._shipped >= self._part_size:
+                    await self._ship(self._part_size)
 
     async def finish(self) -> None:
-        """Ship the last (possibly short) part and wait for every part to be stored."""
-        if self._buffer or self._next_number == 1:
-            await self._ship()
+        """Upload the last (possibly short) part and wait for every part to be stored."""
+        await self._flush()
+        while self._spool.size - self._shipped > 0 or self._next_number == 1:
+            await self._ship(min(self._part_size, self._spool.size - self._shipped))
+        self._spool.seal()
         if self._tasks:
             await asyncio.wait(self._tasks)
         self._raise_failure()
@@ -55,23 +63,28 @@ class PartWriter:
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks)
-        self._buffer = bytearray()
 
-    async def _ship(self) -> None:
-        part = bytes(self._buffer)
-        self._buffer = bytearray()
-        await self._on_part(part)
+    async def _flush(self) -> None:
+        if self._staged:
+            await self._spool.write(memoryview(self._stage)[: self._staged])
+            self._staged = 0
+
+    async def _ship(self, length: int) -> None:
         await self._slots.acquire()
-        self._raise_failure()
-        number = self._next_number
+        if self._failure is not None:
+            self._slots.release()
+            self._raise_failure()
+        number, offset = self._next_number, self._shipped
         self._next_number += 1
-        task = asyncio.create_task(self._write(number, part))
+        self._shipped += length
+        task = asyncio.create_task(self._write(number, offset, length))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _write(self, number: int, part: bytes) -> None:
+    async def _write(self, number: int, offset: int, length: int) -> None:
         try:
-            await self._sink.write_part(number, part)
+            with self._spool.section(offset, length) as body:
+                await self._sink.write_part(number, body, length)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

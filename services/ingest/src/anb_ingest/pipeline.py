@@ -199,7 +199,6 @@ class _Upload:
             await self._open_sink()
         if self._writer is not None:
             await self._writer.finish()
-            await self.spool.seal()
 
     async def _open_sink(self) -> None:
         """Sniff the first bytes: they decide the container, hence the key; then start storing."""
@@ -210,7 +209,7 @@ class _Upload:
         self._received.key = key
         self._sink = await self._p._store.start(key, f"video/{_MIME[container.value]}")
         limits = self._p._limits
-        self._writer = PartWriter(self._sink, self._part_size, limits.parts_in_flight, self.spool.write)
+        self._writer = PartWriter(self._sink, self.spool, self._part_size, limits.parts_in_flight)
         head, self._head = bytes(self._head), bytearray()
         await self._writer.feed(head)
 

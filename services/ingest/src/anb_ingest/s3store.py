@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from anb_ingest.storage import MultipartSink
 
@@ -23,9 +24,14 @@ class S3MultipartSink:
         self._upload_id = upload_id
         self._parts: dict[int, str] = {}
 
-    async def write_part(self, number: int, data: bytes) -> None:
+    async def write_part(self, number: int, body: io.RawIOBase, length: int) -> None:
         response = await self._client.upload_part(
-            Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=data
+            Bucket=self._bucket,
+            Key=self.key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=cast("BinaryIO", body),  # any seekable binary file; the stubs name only IO
+            ContentLength=length,
         )
         self._parts[number] = response["ETag"]
 

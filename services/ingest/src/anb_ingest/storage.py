@@ -5,6 +5,7 @@ The handler and the pipeline know only these protocols; ``s3store`` is the S3 im
 
 from __future__ import annotations
 
+import io
 from typing import Protocol
 
 
@@ -13,8 +14,9 @@ class MultipartSink(Protocol):
 
     key: str
 
-    async def write_part(self, number: int, data: bytes) -> None:
-        """Store part ``number`` (1-based); parts may be written concurrently and out of order."""
+    async def write_part(self, number: int, body: io.RawIOBase, length: int) -> None:
+        """Store ``length`` bytes read from ``body`` as part ``number`` (1-based); parts may be
+        written concurrently and out of order. ``body`` is seekable (a retry reads it again)."""
 
     async def complete(self) -> None:
         """Assemble the written parts into the object."""
