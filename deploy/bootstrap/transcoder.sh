@@ -20,7 +20,6 @@ $shared_env
 ANB_PROCESSING_TEMP_DIR=/var/cache/anb-transcoder
 ANB_WORKER_GRACE_S=$ANB_WORKER_GRACE_S
 ANB_WORKER_ASG_PROTECTION=true
-ANB_WORKER_ASG_NAME=$ANB_WORKER_ASG_NAME
 ENV
 
 start_units anb-transcoder.service

@@ -276,6 +276,9 @@ def test_each_service_has_only_what_it_needs(platform_template: dict[str, Any]) 
     # Scale-in protection only on the transcoders' own group.
     (protect,) = resources_of(platform_template, "TranscoderRole", "autoscaling:SetInstanceProtection")
     assert protect["Fn::Sub"].endswith(":autoScalingGroupName/${AWS::StackName}-transcoders")
+    assert resources_of(platform_template, "TranscoderRole", "autoscaling:DescribeAutoScalingInstances") == [
+        "*"
+    ]
     assert props(platform_template, "WorkerGroup")["AutoScalingGroupName"] == {
         "Fn::Sub": "${AWS::StackName}-transcoders"
     }
