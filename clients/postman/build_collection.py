@@ -67,9 +67,10 @@ def _event(listen: str, script: str) -> Json:
     return {"listen": listen, "script": {"type": "text/javascript", "exec": _lines(script)}}
 
 
-def _url(request: Request) -> Json:
+def _url(request: Request) -> Json | str:
     if request.raw_url is not None:
-        return {"raw": request.raw_url}
+        # A plain string: Postman parses it after variables are resolved (an object's raw is ignored).
+        return request.raw_url
     query = "&".join(f"{k}={v}" for k, v in request.query)
     raw = "{{base_url}}/" + request.path + (f"?{query}" if query else "")
     url: Json = {"raw": raw, "host": ["{{base_url}}"], "path": request.path.split("/")}
@@ -107,6 +108,11 @@ def _request_object(request: Request) -> Json:
     headers = [{"key": k, "value": v} for k, v in request.headers.items()]
     if request.json_body is not None:
         headers.append({"key": "Content-Type", "value": "application/json"})
+    if request.form is not None:
+        # When the API refuses an upload before reading all of it (401, a bad field), neither newman
+        # nor the server closed the half-sent connection, and newman never exited: one connection
+        # per upload, closed after the answer, avoids that.
+        headers.append({"key": "Connection", "value": "close"})
     obj: Json = {
         "method": request.method,
         "header": headers,
