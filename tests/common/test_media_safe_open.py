@@ -10,7 +10,7 @@ import pytest
 
 from anb_common.media import MediaRejected, probe, safe_open
 from anb_common.media.sniff import Container
-from anb_devstack.clips import make_avi_hls_bait, make_clip, make_hls_bait, watch_opens
+from anb_devstack.clips import make_avi_hls_bait, make_clip, make_hls_bait, make_mov_dref_bait, watch_opens
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,20 @@ def test_crafted_files_are_rejected_and_never_open_the_target(tmp_path: Path, ta
     with watch_opens(target) as events, pytest.raises(MediaRejected) as rejected:
         probe(bait)
     assert rejected.value.rule == "not_a_video"
+    assert events == []
+
+
+def test_mov_data_reference_is_never_followed(tmp_path: Path) -> None:
+    target = make_clip(tmp_path / "elsewhere.mov", width=64, height=64, seconds=0.5)
+    bait = make_mov_dref_bait(tmp_path / "clip.mov", target)
+    # Control: with data references allowed, FFmpeg reads the other file's pictures.
+    allowed = {"enable_drefs": "1", "use_absolute_path": "1"}
+    with watch_opens(target) as events, av.open(str(bait), format="mov", options=allowed) as media:
+        assert sum(1 for _ in media.decode(video=0)) > 0
+    assert "open" in events
+    with watch_opens(target) as events, pytest.raises(MediaRejected) as rejected:
+        probe(bait)
+    assert rejected.value.rule == "undecodable"
     assert events == []
 
 

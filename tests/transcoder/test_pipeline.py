@@ -16,7 +16,7 @@ from PIL import Image
 
 from anb_common.settings import ProcessingSettings
 from anb_devstack.brand import ASSETS_DIR
-from anb_devstack.clips import make_avi_hls_bait, make_clip, make_hls_bait, watch_opens
+from anb_devstack.clips import make_avi_hls_bait, make_clip, make_hls_bait, make_mov_dref_bait, watch_opens
 from anb_transcoder import pipeline
 from anb_transcoder.brand import BrandAssets
 from anb_transcoder.pipeline import Cancelled, UnprocessableVideo, transcode
@@ -218,7 +218,7 @@ def test_default_cards_last_two_and_a_half_seconds(clips: Path) -> None:
     assert result.duration_s == pytest.approx(5.5)
 
 
-@pytest.mark.parametrize("maker", [make_hls_bait, make_avi_hls_bait])
+@pytest.mark.parametrize("maker", [make_hls_bait, make_avi_hls_bait, make_mov_dref_bait])
 def test_crafted_upload_never_reads_the_file_it_names(tmp_path: Path, maker) -> None:  # type: ignore[no-untyped-def]
     segment = make_clip(tmp_path / "secret.mp4", width=64, height=64, seconds=0.5)
     target = Path(shutil.copy(segment, tmp_path / "secret.ts"))

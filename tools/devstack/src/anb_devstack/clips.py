@@ -87,7 +87,7 @@ def _pictures(width: int, height: int, fps: int, count: int, pix_fmt: str) -> It
     src = graph.add("testsrc2", f"size={width + width % 2}x{height + height % 2}:rate={fps}")
     chain = [
         src,
-        graph.add("noise", "alls=12:allf=t"),
+        graph.add("noise", "alls=6:allf=t"),
         graph.add("crop", f"{width}:{height}:0:0"),
         graph.add("format", pix_fmt),
         graph.add("buffersink"),
@@ -142,6 +142,54 @@ def make_avi_hls_bait(path: Path, target: Path) -> Path:
     chunk = b"LIST" + struct.pack("<I", len(playlist)) + playlist
     path.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"AVI " + chunk)
     return path
+
+
+def make_mov_dref_bait(path: Path, target: Path) -> Path:
+    """A real MOV whose video track's data lives in ``target``, named by a QuickTime alias (``alis``)
+    data reference with an absolute path: FFmpeg reads the samples from ``target`` if drefs are on."""
+    make_clip(path, width=64, height=64, seconds=0.5)
+    data = bytearray(path.read_bytes())
+    chain = _box_chain(data, [b"moov", b"trak", b"mdia", b"minf", b"dinf", b"dref"])
+    dref_at = chain[-1][0]
+    entry_at = dref_at + 16  # after the box header, version/flags and the entry count
+    (old_size,) = struct.unpack_from(">I", data, entry_at)
+    entry = _alias_entry(target)
+    data[entry_at : entry_at + old_size] = entry
+    # The muxer put moov after mdat, so growing moov moves no sample offsets.
+    for at, size in chain:
+        struct.pack_into(">I", data, at, size + len(entry) - old_size)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _box_chain(
+    data: bytes | bytearray, names: list[bytes], start: int = 0, end: int | None = None
+) -> list[tuple[int, int]]:
+    """(offset, size) of each box along the path ``names``, outermost first."""
+    end = len(data) if end is None else end
+    at = start
+    while at + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, at)
+        if kind == names[0]:
+            if len(names) == 1:
+                return [(at, size)]
+            return [(at, size), *_box_chain(data, names[1:], at + 8, at + size)]
+        at += max(size, 8)
+    raise ValueError(f"no {names[0]!r} box")
+
+
+def _alias_entry(target: Path) -> bytes:
+    """A Mac alias record as FFmpeg's mov demuxer parses it: fixed fields, then typed records, of
+    which type 2 is the absolute path."""
+    path = str(target).encode()
+    records = struct.pack(">hH", 2, len(path)) + path + b"\0" * (len(path) % 2) + struct.pack(">hH", -1, 0)
+    name = target.name.encode()[:63]
+    fixed = (
+        bytes(10) + bytes([0]) + bytes(27)  # volume name: none
+        + bytes(12) + bytes([len(name)]) + name.ljust(63, b"\0")
+        + bytes(16) + struct.pack(">HH", 0, 0) + bytes(16)  # no relative levels: absolute path only
+    )  # fmt: skip
+    return struct.pack(">I4sI", 12 + len(fixed) + len(records), b"alis", 0) + fixed + records
 
 
 _IN_ACCESS = 0x00000001
