@@ -140,7 +140,7 @@ class Platform:
         assert process.stdout is not None
         threading.Thread(target=self._pump, args=("moto", process.stdout), daemon=True).start()
 
-    def _wait_healthy(self, timeout_s: float = 60.0) -> None:
+    def _wait_healthy(self, timeout_s: float = 180.0) -> None:
         url = f"http://127.0.0.1:{self.ports.gateway}/api/health"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

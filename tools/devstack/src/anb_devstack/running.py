@@ -58,7 +58,7 @@ def platform(
     log: Path,
     workers: int = 1,
     extra_env: Mapping[str, str] | None = None,
-    start_timeout_s: float = 180.0,
+    start_timeout_s: float = 240.0,
     ports: Mapping[str, int] | None = None,
     launcher_args: Sequence[str] = (),
 ) -> Iterator[RunningPlatform]:
