@@ -23,7 +23,7 @@ from rich.progress import (
 )
 
 from anb_cli import credentials, render
-from anb_cli.api import DEFAULT_API_URL, ApiError, ApiUnreachable, Client, Json
+from anb_cli.api import DEFAULT_API_URL, FINAL_STATUSES, ApiError, ApiUnreachable, Client, Json
 
 app = typer.Typer(
     name="anb",
@@ -33,7 +33,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-out = Console()
+# Long values (tokens' paths, presigned URLs) stay on one line so they can be copied.
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 P = ParamSpec("P")
@@ -99,21 +100,30 @@ def _authenticated(ctx: typer.Context) -> Client:
 class _Bar:
     """A rich progress bar (bytes, rate, ETA) fed by the API client's transfer callbacks."""
 
-    def __init__(self, progress: Progress, description: str) -> None:
+    def __init__(self, progress: Progress, description: str, done: str | None = None) -> None:
         self._progress = progress
         self._description = description
+        self._done = done
         self._task: TaskID | None = None
+        self._total: int | None = None
+        self._sent = 0
 
     def start(self, total: int | None) -> None:
+        self._total = total
         self._task = self._progress.add_task(self._description, total=total)
 
     def advance(self, size: int) -> None:
-        if self._task is not None:
-            self._progress.advance(self._task, size)
+        if self._task is None:
+            return
+        self._sent += size
+        self._progress.advance(self._task, size)
+        # The API answers an upload only after checking and storing it: say so, or a full bar looks stuck.
+        if self._done is not None and self._total is not None and self._sent >= self._total:
+            self._progress.update(self._task, description=self._done)
 
 
 @contextmanager
-def _transfer_bar(description: str) -> Iterator[_Bar]:
+def _transfer_bar(description: str, done: str | None = None) -> Iterator[_Bar]:
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -122,7 +132,7 @@ def _transfer_bar(description: str) -> Iterator[_Bar]:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err, transient=False) as progress:
-        yield _Bar(progress, description)
+        yield _Bar(progress, description, done)
 
 
 @app.callback()
@@ -211,7 +221,7 @@ def upload(
 ) -> None:
     """Upload a clip (20-60 s, at least 1080p, MP4/MOV/WebM/MKV), streamed from disk."""
     with _authenticated(ctx) as client:
-        with _transfer_bar(f"Uploading {file.name}") as bar:
+        with _transfer_bar(f"Uploading {file.name}", f"Sent {file.name}, server checking") as bar:
             answer = client.upload(file, title, bar)
         video_id = str(answer["video_id"])
         out.print(answer.get("message", "Uploaded."), highlight=False)
@@ -221,10 +231,17 @@ def upload(
 
 
 def _follow(client: Client, video_id: str, timeout: float) -> None:
+    seen: list[str] = []
     with err.status("waiting for processing…") as live:
 
         def show(video: Json) -> None:
-            live.update(render.status_line(video))
+            line = render.status_line(video)
+            live.update(line)
+            # Without a terminal the live line is not drawn: log each change of status instead.
+            status = video.get("status")
+            if not err.is_terminal and status not in seen and status not in FINAL_STATUSES:
+                seen.append(str(status))
+                err.print(line)
 
         try:
             video = client.wait(video_id, show, timeout=timeout)
