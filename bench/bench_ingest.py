@@ -35,6 +35,8 @@ from pathlib import Path
 import aioboto3
 import httpx
 import psutil
+from boto3.s3.transfer import TransferConfig
+
 from anb_common import identity
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
@@ -45,7 +47,6 @@ from anb_devstack.clips import make_clip
 from anb_devstack.moto import MotoServer, free_port
 from anb_devstack.postgres import EmbeddedPostgres
 from anb_devstack.provision import provision
-from boto3.s3.transfer import TransferConfig
 
 MB = 1000 * 1000
 MIB = 1024 * 1024

@@ -9,11 +9,11 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ingest_support import IngestProcess
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -147,13 +147,6 @@ def leftovers(aws: Aws, sessions: async_sessionmaker[AsyncSession], temp_dir: Pa
         }
 
     return check
-
-
-@dataclass(frozen=True)
-class IngestProcess:
-    url: str
-    temp_dir: Path
-    log: Path
 
 
 @pytest.fixture(scope="module")

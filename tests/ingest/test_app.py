@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ingest_support import NOTHING_LEFT, file_header, form_type
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -24,7 +25,6 @@ from anb_devstack.clips import make_hls_bait, watch_opens
 from anb_ingest.app import ACCEPTED_MESSAGE
 
 URL = "/internal/uploads"
-NOTHING_LEFT = {"multipart_uploads": [], "orphan_objects": [], "rows": [], "temp_files": []}
 
 
 async def upload(
@@ -40,15 +40,6 @@ async def upload(
         # Still multipart: a form that simply lacks the file field.
         files = {"other": ("note.txt", b"hello", "text/plain")}
     return await client.post(URL, files=files, data=data, headers=headers)
-
-
-def file_header(boundary: str) -> bytes:
-    disposition = 'form-data; name="video_file"; filename="a.mp4"'
-    return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-
-
-def form_type(boundary: str) -> str:
-    return f"multipart/form-data; boundary={boundary}"
 
 
 @pytest.mark.parametrize(

@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IngestProcess
+from ingest_support import IngestProcess, file_header, wait_for
 
 from anb_common.aws import Aws
 
 pytestmark = pytest.mark.slow
-
-
-async def wait_for(condition: Callable[[], Any], what: str, timeout_s: float = 60) -> Any:
-    # Generous: the point is that it happens, not how fast on a loaded 2-core machine.
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = await condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 @pytest.mark.parametrize("how", ["close", "reset"])
@@ -42,10 +29,7 @@ async def test_disconnect_mid_body_leaves_nothing(
     how: str,
 ) -> None:
     boundary = "gone-away"
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="video_file"; filename="a.mp4"\r\n\r\n'.encode()
-        + clip("h264.mp4", codec="libx264").read_bytes()
-    )
+    head = file_header(boundary) + clip("h264.mp4", codec="libx264").read_bytes()
     declared = 60 * 1000 * 1000
     host, port = ingest_process.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))

@@ -1,0 +1,50 @@
+"""Helpers shared by the ingest tests (plain functions; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+NOTHING_LEFT: dict[str, list[str]] = {
+    "multipart_uploads": [],
+    "orphan_objects": [],
+    "rows": [],
+    "temp_files": [],
+}
+
+
+@dataclass(frozen=True)
+class IngestProcess:
+    url: str
+    temp_dir: Path
+    log: Path
+
+
+def file_header(boundary: str, filename: str = "a.mp4") -> bytes:
+    disposition = f'form-data; name="video_file"; filename="{filename}"'
+    return f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+
+
+def form_type(boundary: str) -> str:
+    return f"multipart/form-data; boundary={boundary}"
+
+
+async def wait_for(condition: Callable[[], Awaitable[T]], what: str, timeout_s: float = 60) -> T:
+    """Poll until ``condition`` returns something truthy. Generous timeout: what matters is that it
+    happens, not how fast on a loaded 2-core machine."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        await asyncio.sleep(0.2)
