@@ -19,6 +19,7 @@ install -m 0644 /dev/stdin "$ANB_ETC/aws-config" <<CONFIG
 [profile anb-gateway]
 role_arn = $ANB_GATEWAY_ROLE_ARN
 credential_source = Ec2InstanceMetadata
+duration_seconds = 43200
 region = $ANB_REGION
 
 [profile anb-ingest]

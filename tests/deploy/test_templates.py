@@ -265,7 +265,12 @@ def test_each_service_has_only_what_it_needs(platform_template: dict[str, Any]) 
     assert "sqs:ReceiveMessage" not in ingest
     assert "sqs:SendMessage" in ingest
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} <= transcoder
-    assert "sqs:SendMessage" not in transcoder
+    queue = {"Fn::GetAtt": ["ProcessingQueue", "Arn"]}
+    dlq = {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert resources_of(platform_template, "IngestRole", "sqs:SendMessage") == [queue]
+    # The transcoder sends only to the DLQ (malformed jobs); it never enqueues work.
+    assert resources_of(platform_template, "TranscoderRole", "sqs:SendMessage") == [dlq]
+    assert resources_of(platform_template, "TranscoderRole", "sqs:ReceiveMessage") == [queue, dlq]
     # The transcoder cannot delete or overwrite users' originals.
     deletable = resources_of(platform_template, "TranscoderRole", "s3:DeleteObject")
     writable = resources_of(platform_template, "TranscoderRole", "s3:PutObject")
