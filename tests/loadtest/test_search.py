@@ -49,7 +49,11 @@ def test_search_finds_the_largest_passing_x(
 
 def test_the_answer_is_bracketed_by_a_pass_and_a_fail_within_the_resolution() -> None:
     for capacity in range(10, 400, 7):
-        state = search(lambda users, c=capacity: users <= c, 20, 10, 640)
+
+        def passes(users: int, capacity: int = capacity) -> bool:
+            return users <= capacity
+
+        state = search(passes, 20, 10, 640)
         assert state.largest_pass is not None
         assert state.smallest_fail is not None
         assert state.largest_pass <= capacity < state.smallest_fail

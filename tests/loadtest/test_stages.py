@@ -7,8 +7,9 @@ from loadtest.stages import Stage
 
 
 def test_ramp_hold_spreads_users_over_the_ramp_then_holds() -> None:
-    plan = stages.ramp_hold(300, ramp_s=180, hold_s=300)
-    assert plan == [Stage(480, 300, pytest.approx(300 / 180))]
+    [stage] = stages.ramp_hold(300, ramp_s=180, hold_s=300)
+    assert (stage.until_s, stage.users) == (480, 300)
+    assert stage.spawn_rate == pytest.approx(300 / 180)
 
 
 @pytest.mark.parametrize(
