@@ -52,6 +52,41 @@ bench-gateway: sync
 bench-e2e: sync
 	$(UV) run --no-sync python bench/bench_e2e.py
 
+# Load tests (issue 7, capacity-planning/plan_de_pruebas.md): Locust headless against a platform it starts
+# itself on 127.0.0.1. By default a short version for CI-sized time (~3 min): the web tier at 5 MB uploads,
+# smoke then ramp+hold and sustained at LOADTEST_USERS, results under .devdata/loadtest-short/.
+# `make loadtest FULL=1` is the course's plan (hours on 2 cores): smoke 60 s, ramp 180 s + hold 300 s,
+# sustained 300 s, X searched for 5 MB and 50 MB uploads, then the worker tier (50/100 MB, 1/2/4 workers)
+# and the plots in capacity-planning/. Durations can be set one by one, e.g. RAMP_S=60 HOLD_S=60.
+FULL ?=
+ifeq ($(FULL),1)
+SMOKE_S ?= 60
+RAMP_S ?= 180
+HOLD_S ?= 300
+SUSTAINED_S ?= 300
+LOADTEST_DIR ?= .devdata/loadtest
+else
+SMOKE_S ?= 20
+RAMP_S ?= 20
+HOLD_S ?= 20
+SUSTAINED_S ?= 20
+LOADTEST_USERS ?= 10
+LOADTEST_DIR ?= .devdata/loadtest-short
+endif
+LOADTEST_DURATIONS = --smoke-s $(SMOKE_S) --ramp-s $(RAMP_S) --hold-s $(HOLD_S) --sustained-s $(SUSTAINED_S)
+loadtest: sync
+ifeq ($(FULL),1)
+	$(UV) run --no-sync python -m loadtest.web --size-mb 5 $(LOADTEST_DURATIONS) --workdir $(LOADTEST_DIR) \
+		$(if $(LOADTEST_USERS),--users $(LOADTEST_USERS))
+	$(UV) run --no-sync python -m loadtest.web --size-mb 50 $(LOADTEST_DURATIONS) --workdir $(LOADTEST_DIR) \
+		$(if $(LOADTEST_USERS),--users $(LOADTEST_USERS))
+	$(UV) run --no-sync python -m loadtest.workers --workdir $(LOADTEST_DIR)
+	$(UV) run --no-sync python -m loadtest.plots --workdir $(LOADTEST_DIR) --out capacity-planning
+else
+	$(UV) run --no-sync python -m loadtest.web --size-mb 5 $(LOADTEST_DURATIONS) --users $(LOADTEST_USERS) \
+		--accounts 20 --workdir $(LOADTEST_DIR)
+endif
+
 # 50 simulated players for 3 minutes against a fresh platform; fails on any 5xx, lost upload or broken invariant.
 soak: sync
 	$(UV) run --no-sync python -m anb_devstack.soak --users 50 --duration 180

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,6 +109,11 @@ def main() -> None:
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     (workdir / f"web-{args.size_mb}mb{args.tag}.json").write_text(json.dumps(report, indent=1))
     print(json.dumps({"size_mb": args.size_mb, "x": x, "search": report.get("search")}))
+    # At a given X every scenario must pass; a search fails only when not even its smallest X passed.
+    failed = [
+        run["scenario"] for run in runs if not run["passed"] and (args.users or run["scenario"] != "ramp")
+    ]
+    sys.exit(1 if failed or not x else 0)
 
 
 if __name__ == "__main__":
