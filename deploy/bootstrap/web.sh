@@ -36,6 +36,7 @@ shared_env=$(common_env)
 write_env_file ingest <<ENV
 $shared_env
 ANB_INTERNAL_SECRET=$internal_secret
+ANB_INGEST_TEMP_DIR=/var/cache/anb-ingest
 AWS_CONFIG_FILE=$ANB_ETC/aws-config
 AWS_PROFILE=anb-ingest
 ENV

@@ -65,7 +65,7 @@ def test_unit_is_hardened_and_unprivileged(unit: Path) -> None:
     assert service["MemoryMax"]
     # ProtectSystem=strict leaves nothing writable but what a unit names.
     writable = {k for k in service if k in {"ReadWritePaths", "CacheDirectory", "StateDirectory"}}
-    assert writable <= ({"CacheDirectory"} if name == "transcoder" else set())
+    assert writable <= ({"CacheDirectory"} if name in {"ingest", "transcoder"} else set())
 
 
 def test_transcoder_outlives_its_grace_period_and_others_use_loopback_where_internal() -> None:
