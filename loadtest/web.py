@@ -65,6 +65,7 @@ def main() -> None:
         "runs": [],
     }
     runs: list[dict[str, object]] = report["runs"]  # type: ignore[assignment]
+    result_file = workdir / f"web-{args.size_mb}mb{args.tag}.json"
     with running.platform(
         out_dir / "platform", out_dir / "platform.log", workers=0, extra_env=_ENV
     ) as started:
@@ -80,6 +81,8 @@ def main() -> None:
             finished = datetime.now(UTC).isoformat(timespec="seconds")
             runs.append(result.summary() | cpu.summary() | {"finished": finished})
             print(json.dumps(runs[-1]), flush=True)
+            # Written after every run, so an interrupted search still leaves what it measured.
+            result_file.write_text(json.dumps(report, indent=1))
             asyncio.run(_clear_uploads(started.aws))
             time.sleep(5)  # let queued work from the previous run (connections, GC) settle
             return result
@@ -107,7 +110,7 @@ def main() -> None:
             scenario("sustained", stages.sustained(max(1, round(0.8 * x)), args.sustained_s))
         report["x"] = x
     report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    (workdir / f"web-{args.size_mb}mb{args.tag}.json").write_text(json.dumps(report, indent=1))
+    result_file.write_text(json.dumps(report, indent=1))
     print(json.dumps({"size_mb": args.size_mb, "x": x, "search": report.get("search")}))
     # At a given X every scenario must pass; a search fails only when not even its smallest X passed.
     failed = [
