@@ -123,17 +123,18 @@ deploy-tools:
 
 # What deploy/publish-release.sh uploads: wheels of the deployable packages, each service's
 # third-party pins with hashes from uv.lock, the systemd units and the bootstrap scripts.
+DIST ?= dist
 dist: sync
-	rm -rf dist
+	rm -rf $(DIST)
 	for p in anb-common anb-gateway anb-ingest anb-transcoder; do \
-		$(UV) build --quiet --package $$p --wheel --out-dir dist/wheels || exit 1; done
-	mkdir -p dist/requirements dist/systemd dist/bootstrap
+		$(UV) build --quiet --package $$p --wheel --out-dir $(DIST)/wheels || exit 1; done
+	mkdir -p $(DIST)/requirements $(DIST)/systemd $(DIST)/bootstrap
 	for p in anb-gateway anb-ingest anb-transcoder; do \
 		$(UV) export --quiet --frozen --no-dev --no-emit-workspace --no-header --package $$p \
-			-o dist/requirements/$$p.txt || exit 1; done
-	cp deploy/systemd/*.service dist/systemd/
-	cp deploy/bootstrap/* dist/bootstrap/
-	@ls -1 dist/wheels dist/requirements
+			-o $(DIST)/requirements/$$p.txt || exit 1; done
+	cp deploy/systemd/*.service $(DIST)/systemd/
+	cp deploy/bootstrap/* $(DIST)/bootstrap/
+	@ls -1 $(DIST)/wheels $(DIST)/requirements
 
 # Simulates the transcoder group under both scaling policies; writes capacity-planning/scaling.md + PNG.
 capacity: sync
