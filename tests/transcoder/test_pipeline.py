@@ -19,6 +19,7 @@ from anb_devstack.brand import ASSETS_DIR
 from anb_devstack.clips import make_avi_hls_bait, make_clip, make_hls_bait, make_mov_dref_bait, watch_opens
 from anb_transcoder import pipeline
 from anb_transcoder.brand import BrandAssets
+from anb_transcoder.graph import Layout, fit
 from anb_transcoder.pipeline import Cancelled, UnprocessableVideo, transcode
 
 BRAND = BrandAssets(ASSETS_DIR / "logo.png", ASSETS_DIR / "intro.png", ASSETS_DIR / "outro.png")
@@ -77,6 +78,23 @@ def _bars(luma: Luma) -> dict[str, float]:
         "top": float(luma[:40, 200:1000].mean()),
         "bottom": float(luma[-40:, 200:1000].mean()),
     }
+
+
+@pytest.mark.parametrize(
+    ("display", "layout"),
+    [
+        ((1920, 1080), Layout(1280, 720, 0, 0)),
+        ((3840, 2160), Layout(1280, 720, 0, 0)),
+        ((1080, 1920), Layout(404, 720, 438, 0)),
+        ((1440, 1080), Layout(960, 720, 160, 0)),
+        ((2560, 1080), Layout(1280, 540, 0, 90)),
+        ((333, 201), Layout(1192, 720, 44, 0)),
+        ((4000, 10), Layout(1280, 4, 0, 358)),
+        ((10, 4000), Layout(2, 720, 638, 0)),
+    ],
+)
+def test_fit_keeps_the_aspect_ratio_with_even_sizes(display: tuple[int, int], layout: Layout) -> None:
+    assert fit(*display, 1280, 720) == layout
 
 
 def _is_black(level: float) -> bool:
@@ -170,7 +188,7 @@ def test_rotation_matches_a_portrait_recording(clips: Path) -> None:
     _, lumas, _, _ = _probe(dst)
     picture = lumas[7]
     columns = np.flatnonzero(np.abs(picture.mean(axis=0) - BLACK) > 3)
-    # 9:16 footage fitted into 720 rows is 405 (406 even) pixels wide, centred.
+    # 9:16 footage fitted into 720 rows is 405 (404 even) pixels wide, centred.
     assert columns.min() == pytest.approx(437, abs=4)
     assert columns.max() == pytest.approx(842, abs=4)
 
