@@ -118,15 +118,20 @@ def _transcode(
             card_frames = math.floor(Fraction(min(settings.card_s, CARDS_MAX_S / 2)) * fps)
             footage_limit = math.floor(settings.max_output_s * fps)
             progress.total = max(1, min(footage_limit, round(footage_s * fps)) + 2 * card_frames)
-            graph = FootageGraph(
-                first,
-                time_base=first.time_base or stream.time_base or Fraction(1, 90_000),
-                sample_aspect=stream.codec_context.sample_aspect_ratio or Fraction(1),
-                rotation=clockwise_rotation(first),
-                fps=fps,
-                size=(settings.width, settings.height),
-                logo=load_logo(brand.logo),
-            )
+            logo = load_logo(brand.logo)
+            try:
+                graph = FootageGraph(
+                    first,
+                    time_base=first.time_base or stream.time_base or Fraction(1, 90_000),
+                    sample_aspect=stream.codec_context.sample_aspect_ratio or Fraction(1),
+                    rotation=clockwise_rotation(first),
+                    fps=fps,
+                    size=(settings.width, settings.height),
+                    logo=logo,
+                )
+            except (av.FFmpegError, ValueError) as exc:
+                # The only input to the graph that varies is the source's picture format and size.
+                raise UnprocessableVideo("The video's picture format is not supported.") from exc
             with _Encoder(dst, fps, settings, progress, should_stop) as encoder:
                 encoder.card(load_card(brand.intro, settings.width, settings.height), card_frames)
                 footage = 0
