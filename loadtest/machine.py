@@ -18,11 +18,12 @@ import psutil
 
 # Substrings of a command line that name the role of one of our processes; first match wins.
 _ROLES = (
+    ("anb_devstack.launcher", "launcher"),
     ("anb_gateway", "gateway"),
     ("anb_ingest", "ingest"),
     ("anb_transcoder", "transcoder"),
     ("locust", "locust"),
-    ("moto", "moto"),
+    ("moto.server", "moto"),
     ("postgres", "postgres"),
 )
 
