@@ -93,9 +93,11 @@ def test_traces_are_reproducible_and_shaped_as_named() -> None:
     assert 600.0 <= min(burst_trace.arrivals) <= max(burst_trace.arrivals) < 900.0
     assert steady().arrivals == steady().arrivals
     day_trace = day()
-    evening = sum(1 for t in day_trace.arrivals if 19 * 3600 <= t < 21 * 3600)
-    morning = sum(1 for t in day_trace.arrivals if 7 * 3600 <= t < 9 * 3600)
+    # The run starts at the 08:00 trough: 19:00-21:00 is hours 11-13, 07:00-09:00 is the first and last hour.
+    evening = sum(1 for t in day_trace.arrivals if 11 * 3600 <= t < 13 * 3600)
+    morning = sum(1 for t in day_trace.arrivals if t < 3600 or t >= 23 * 3600)
     assert evening > 10 * morning
+    assert 14_000 < len(day_trace.arrivals) < 16_000
     constant = poisson_arrivals(lambda _t: 0.5, 10_000.0, seed=7)
     assert 4700 < len(constant) < 5300
 

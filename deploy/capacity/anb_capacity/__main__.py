@@ -65,7 +65,8 @@ def main() -> None:
                 f"With WorkerMaxSize = {roomy.max_size} (what the day's peak needs)",
                 f"With at most {fleet.max_size} instances the day's peak outruns the group,"
                 " whatever the policy; with room to grow the policies differ in how fast they use it.",
-                compare(peaks, roomy, both(roomy), prices),
+                compare(traces, roomy, both(roomy), prices),
+                image=f"scaling-max{roomy.max_size}.png",
             )
         )
     latencies = (60.0, 120.0, 600.0)
@@ -93,6 +94,9 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     plot_name = "scaling.png"
     plot(rows, args.out_dir / plot_name)
+    for section in sections:
+        if section.image:
+            plot(section.rows, args.out_dir / section.image)
     inputs = Inputs(service_s, transcode_s, source, args.io_s, args.cpu_factor, args.latency_s)
     text = markdown(inputs, fleet, step, traces, rows, sections, prices, plot_name)
     (args.out_dir / "scaling.md").write_text(text)

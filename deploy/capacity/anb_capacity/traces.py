@@ -69,19 +69,24 @@ def burst(
 def day(
     peak_per_hour: float = 1200.0, trough_per_hour: float = 60.0, peak_hour: float = 20.0, seed: int = 3
 ) -> Trace:
-    """A cosine day, its trough 12 h away from the evening peak."""
+    """A cosine day, its trough 12 h away from the evening peak.
+
+    The run starts at the trough, so the group begins in the state a real day leaves it in (at its
+    minimum, nearly idle) rather than cold in the middle of the evening.
+    """
     mean = (peak_per_hour + trough_per_hour) / 2
     amplitude = (peak_per_hour - trough_per_hour) / 2
+    trough_hour = (peak_hour + 12) % 24
 
     def rate(t: float) -> float:
-        return (mean + amplitude * math.cos(2 * math.pi * (t / HOUR - peak_hour) / 24)) / HOUR
+        clock = trough_hour + t / HOUR
+        return (mean + amplitude * math.cos(2 * math.pi * (clock - peak_hour) / 24)) / HOUR
 
-    trough_hour = (peak_hour + 12) % 24
     return Trace(
         name="day",
         description=(
-            f"Poisson on a 24 h cosine: {trough_per_hour:g}/h at {trough_hour:02.0f}:00, "
-            f"{peak_per_hour:g}/h at {peak_hour:02.0f}:00"
+            f"Poisson on a 24 h cosine from the {trough_per_hour:g}/h trough at {trough_hour:02.0f}:00"
+            f" to {peak_per_hour:g}/h at {peak_hour:02.0f}:00"
         ),
         arrivals=poisson_arrivals(rate, 24 * HOUR, seed),
         horizon_s=24 * HOUR,
