@@ -78,3 +78,13 @@ async def test_malformed_authorization_header_gets_401(api: httpx.AsyncClient, h
 
 async def test_valid_token_is_accepted(api: httpx.AsyncClient, owner: Player) -> None:
     assert (await api.get("/api/videos", headers=owner.auth)).status_code == 200
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = Tokens(SECRET, 3600)
+    token = tokens.issue(uuid.uuid4())
+    tokens.subject(token)  # verified and remembered
+    later = time.time() + 3601
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(InvalidToken):
+        tokens.subject(token)

@@ -74,10 +74,6 @@ class Pipeline:
         self._outbox = outbox
         self._queue = queue
 
-    @property
-    def max_body_bytes(self) -> int:
-        return self._limits.max_bytes + self._limits.form_overhead_bytes
-
     async def accept(
         self,
         body: AsyncIterator[bytes],
@@ -87,10 +83,17 @@ class Pipeline:
         user_id: uuid.UUID,
     ) -> uuid.UUID:
         """Store, validate, record and enqueue one upload; return its video id or raise ``UploadRejected``."""
-        if content_length is not None and content_length > self.max_body_bytes:
-            raise UploadRejected("too_large", self._too_large())
+        if content_length is not None and content_length > _max_body_bytes(self._limits):
+            raise UploadRejected("too_large", _too_large(self._limits))
         video_id = uuid.uuid4()
-        upload = _Upload(self, video_id, content_type, content_length)
+        upload = _Upload(
+            video_id,
+            limits=self._limits,
+            options=self._options,
+            store=self._store,
+            content_type=content_type,
+            content_length=content_length,
+        )
         try:
             received = await upload.receive(body)
             title = _valid_title(received)
@@ -121,24 +124,29 @@ class Pipeline:
             # The row is committed: the relay publishes it once the queue answers again.
             log.warning("job not published yet; the outbox relay will retry", extra={"error": repr(exc)})
 
-    def _too_large(self) -> str:
-        return f"The file is larger than the {self._limits.max_bytes / 1e6:g} MB limit."
-
 
 class _Upload:
     """State of one upload in flight: the spool, the sink and the part writer, and how to undo them."""
 
     def __init__(
-        self, pipeline: Pipeline, video_id: uuid.UUID, content_type: str | None, content_length: int | None
+        self,
+        video_id: uuid.UUID,
+        *,
+        limits: UploadLimits,
+        options: IngestOptions,
+        store: UploadStore,
+        content_type: str | None,
+        content_length: int | None,
     ) -> None:
-        self._p = pipeline
         self.video_id = video_id
+        self._limits = limits
+        self._options = options
+        self._store = store
         self._content_type = content_type
-        limits = pipeline._limits
         # The file cannot exceed the limit (we stop at it), nor the body it travels in.
         bound = limits.max_bytes if content_length is None else min(content_length, limits.max_bytes)
         self._part_size = part_size(bound, limits.part_size_bytes)
-        self.spool = Spool(pipeline._options.temp_dir, str(video_id))
+        self.spool = Spool(options.temp_dir, str(video_id))
         self._sink: MultipartSink | None = None
         self._writer: PartWriter | None = None
         self._head = bytearray()
@@ -147,9 +155,9 @@ class _Upload:
     async def receive(self, body: AsyncIterator[bytes]) -> _Received:
         received = self._received
         events = parse_form(
-            _capped(body, self._p.max_body_bytes, self._p._too_large()),
+            _capped(body, self._limits),
             self._content_type,
-            max_field_bytes=self._p._options.max_field_bytes,
+            max_field_bytes=self._options.max_field_bytes,
         )
         # Other file fields are read past (the body cap bounds them), so that a form without
         # video_file is answered "missing field" whatever else it carries.
@@ -185,8 +193,8 @@ class _Upload:
     async def _file_bytes(self, data: bytes) -> None:
         received = self._received
         received.size += len(data)
-        if received.size > self._p._limits.max_bytes:
-            raise UploadRejected("too_large", self._p._too_large())
+        if received.size > self._limits.max_bytes:
+            raise UploadRejected("too_large", _too_large(self._limits))
         if self._writer is not None:
             await self._writer.feed(data)
             return
@@ -207,16 +215,15 @@ class _Upload:
             raise UploadRejected("not_a_video", "The file is not an MP4, MOV, WebM or MKV video.")
         key = keys.upload_key(self.video_id, container.extension)
         self._received.key = key
-        self._sink = await self._p._store.start(key, f"video/{_MIME[container.value]}")
-        limits = self._p._limits
-        self._writer = PartWriter(self._sink, self.spool, self._part_size, limits.parts_in_flight)
+        self._sink = await self._store.start(key, f"video/{_MIME[container.value]}")
+        self._writer = PartWriter(self._sink, self.spool, self._part_size, self._limits.parts_in_flight)
         head, self._head = bytes(self._head), bytearray()
         await self._writer.feed(head)
 
     async def validate(self) -> MediaFacts:
         try:
             facts = await asyncio.to_thread(probe, self.spool.path)
-            check(facts, self._p._limits)
+            check(facts, self._limits)
         except MediaRejected as exc:
             raise UploadRejected(exc.rule, exc.detail) from exc
         return facts
@@ -248,13 +255,21 @@ def _valid_title(received: _Received) -> str:
     return title
 
 
-async def _capped(body: AsyncIterator[bytes], limit: int, detail: str) -> AsyncIterator[bytes]:
-    """The body, refused as soon as it passes ``limit`` (a chunked body declares no length)."""
-    total = 0
+def _max_body_bytes(limits: UploadLimits) -> int:
+    return limits.max_bytes + limits.form_overhead_bytes
+
+
+def _too_large(limits: UploadLimits) -> str:
+    return f"The file is larger than the {limits.max_bytes / 1e6:g} MB limit."
+
+
+async def _capped(body: AsyncIterator[bytes], limits: UploadLimits) -> AsyncIterator[bytes]:
+    """The body, refused as soon as it passes the limit (a chunked body declares no length)."""
+    total, limit = 0, _max_body_bytes(limits)
     async for chunk in body:
         total += len(chunk)
         if total > limit:
-            raise UploadRejected("too_large", detail)
+            raise UploadRejected("too_large", _too_large(limits))
         yield chunk
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -16,6 +17,9 @@ from anb_ingest.outbox import Outbox, Relay
 from anb_ingest.pipeline import Pipeline
 from anb_ingest.s3store import S3UploadStore
 from anb_ingest.settings import IngestSettings
+from anb_ingest.spool import sweep_stale
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -37,6 +41,9 @@ class Runtime:
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         settings = self.settings
         options = settings.ingest
+        swept = sweep_stale(options.temp_dir, options.stale_spool_s)
+        if swept:
+            log.warning("removed spool folders left by a crashed process", extra={"folders": swept})
         engine = create_engine(settings.db)
         async with AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)

@@ -17,6 +17,7 @@ import io
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,12 +25,30 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
 
 
+FOLDER_PREFIX = "upload-"
+
+
+def sweep_stale(parent: Path, older_than_s: float) -> int:
+    """Remove spool folders a crashed process left behind; return how many.
+
+    Only old ones: several worker processes may share ``parent``, and a live upload's folder is
+    never older than the longest upload takes.
+    """
+    if not parent.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    stale = [p for p in parent.glob(FOLDER_PREFIX + "*") if p.is_dir() and p.stat().st_mtime < cutoff]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stale)
+
+
 class Spool:
     """A per-upload folder holding one file; ``close`` removes both, whatever happened."""
 
     def __init__(self, parent: Path, name: str) -> None:
         parent.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix="upload-", dir=parent))
+        self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
         self.path = self.folder / name
         # Unbuffered: what write() returns from is in the OS, so part readers on other fds see it.
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

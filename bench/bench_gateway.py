@@ -1,0 +1,270 @@
+"""Gateway benchmark (issue 3), every figure measured side by side in one run.
+
+1. ``auth_get_over_bare``: authenticated ``GET /api/videos`` requests/s through the gateway ÷ a bare
+   Litestar hello-world; both one uvicorn process with ``--loop uvloop --no-access-log``, the same wrk
+   (Debian's package) settings, alternated twice, median of each side. Target >= 0.5.
+2. ``rankings_p95_ms`` / ``rankings_rps_50``: ``GET /api/public/rankings`` over 100k players and 1M
+   votes (pages and cities mixed), p95 latency at 1 connection (target <= 20 ms) and requests/s at 50.
+3. ``proxy_throughput_ratio`` / ``proxy_rss_growth_mb``: a 100 MB upload through the gateway to the real
+   ingest vs straight to ingest (alternated, median of 3 each; target >= 0.85), and the gateway's peak
+   RSS during a 100 MB upload minus its peak during a 1 MB upload (target <= 30 MB).
+
+The platform (PostgreSQL, moto, ingest) is started as ``make run`` starts it, without transcoders so
+that no encode competes for the two cores; the measured gateway is a separate process we control.
+The last line printed is one JSON object; it is also written to bench/results/gateway.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+from gateway import seed, wrk
+from gateway.uploads import PeakRss, padded_mp4, upload
+
+from anb_common import identity
+from anb_common.aws import Aws
+from anb_devstack import running
+from anb_devstack.clips import make_clip
+from anb_devstack.moto import free_port
+
+RESULTS = Path(__file__).parent / "results" / "gateway.json"
+MB = 1000 * 1000
+WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", 10))
+UPLOAD_RUNS = int(os.environ.get("BENCH_UPLOAD_RUNS", 3))
+PASSWORD = "bench-password-2026"
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+@contextmanager
+def serve(app: str, env: dict[str, str], log: Path, app_dir: str | None = None) -> Iterator[str]:
+    """One uvicorn process, started the same way for the gateway and for the hello-world."""
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--no-access-log",
+        "--host", "127.0.0.1", "--port", str(port), *(["--app-dir", app_dir] if app_dir else []), app,
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{app} exited:\n{log.read_text()[-3000:]}")
+            try:
+                httpx.get(url + "/", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        serve.pids[url] = process.pid  # type: ignore[attr-defined]
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+serve.pids = {}  # type: ignore[attr-defined]
+
+
+async def bench_user(api: str, db_url: str) -> tuple[str, uuid.UUID]:
+    """A player with five videos (two processed: their listing carries presigned links)."""
+    email = f"bench-{uuid.uuid4().hex[:8]}@bench.example"
+    body = {
+        "first_name": "Banco", "last_name": "Prueba", "email": email, "password1": PASSWORD,
+        "password2": PASSWORD, "city": "Bogotá", "country": "Colombia",
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+        created = await client.post("/api/auth/signup", json=body)
+        created.raise_for_status()
+        login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        login.raise_for_status()
+    user_id = uuid.UUID(created.json()["user_id"])
+    connection = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        for index in range(5):
+            done = index < 2
+            video_id = uuid.uuid4()
+            await connection.execute(
+                "INSERT INTO videos (id, user_id, title, status, original_key, processed_key, container,"
+                " codec, size_bytes, duration_s, width, height, checksum_sha256, processed_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, 'mp4', 'h264', 1, 30, 1920, 1080, $7,"
+                " CASE WHEN $8 THEN now() END)",
+                video_id, user_id, f"Jugada {index}", "processed" if done else "uploaded",
+                f"uploads/{video_id}.mp4", f"processed/{video_id}.mp4" if done else None, "0" * 64, done,
+            )  # fmt: skip
+    finally:
+        await connection.close()
+    return str(login.json()["access_token"]), user_id
+
+
+def auth_get_ratio(gateway: str, hello: str, token: str) -> dict[str, float]:
+    auth_script = wrk.script(["/api/videos"], {"Authorization": f"Bearer {token}"})
+    hello_script = wrk.script(["/hello"])
+    # Warm both (imports, pools, caches) before anything counts.
+    wrk.run(gateway, auth_script, seconds=3, connections=32, threads=1)
+    wrk.run(hello, hello_script, seconds=3, connections=32, threads=1)
+    gateway_rps, hello_rps = [], []
+    for _ in range(2):
+        hello_rps.append(wrk.run(hello, hello_script, seconds=WRK_SECONDS, connections=32, threads=1).rps)
+        gateway_rps.append(wrk.run(gateway, auth_script, seconds=WRK_SECONDS, connections=32, threads=1).rps)
+    auth, bare = statistics.median(gateway_rps), statistics.median(hello_rps)
+    say(f"auth GET /api/videos: {auth:,.0f} req/s; bare hello-world: {bare:,.0f} req/s")
+    return {"auth_get_rps": round(auth), "bare_rps": round(bare), "auth_get_over_bare": round(auth / bare, 3)}
+
+
+def rankings(gateway: str) -> dict[str, float]:
+    paths = [f"/api/public/rankings?offset={offset}" for offset in (0, 0, 0, 20, 40, 100, 500, 1000)]
+    paths += [
+        f"/api/public/rankings?city={city}&offset={offset}" for city in seed.CITIES for offset in (0, 20)
+    ]
+    lua = wrk.script([path.replace("á", "%C3%A1").replace("í", "%C3%AD") for path in paths])
+    wrk.run(gateway, lua, seconds=3, connections=4)
+    one = wrk.run(gateway, lua, seconds=WRK_SECONDS, connections=1)
+    fifty = wrk.run(gateway, lua, seconds=WRK_SECONDS, connections=50, threads=1)
+    say(
+        f"rankings, 1 client: p50 {one.p50_ms:.2f} ms, p95 {one.p95_ms:.2f} ms ({one.rps:,.0f} req/s); "
+        f"50 clients: {fifty.rps:,.0f} req/s, p95 {fifty.p95_ms:.1f} ms"
+    )
+    return {
+        "rankings_p50_ms": round(one.p50_ms, 2),
+        "rankings_p95_ms": round(one.p95_ms, 2),
+        "rankings_rps_1": round(one.rps),
+        "rankings_rps_50": round(fifty.rps),
+        "rankings_p95_ms_50": round(fifty.p95_ms, 1),
+    }
+
+
+async def empty_uploads(aws: Aws) -> None:
+    """moto keeps objects in RAM: drop each upload's object before the next one."""
+    async with aws.s3() as s3:
+        listed = await s3.list_objects_v2(Bucket=aws.settings.bucket, Prefix="uploads/")
+        keys = [{"Key": item["Key"]} for item in listed.get("Contents", []) if item["Key"] != "uploads/"]
+        if keys:
+            await s3.delete_objects(Bucket=aws.settings.bucket, Delete={"Objects": keys})
+
+
+async def proxy(
+    gateway: str, ingest: str, token: str, user_id: uuid.UUID, secret: str, aws: Aws, work: Path
+) -> dict[str, float]:
+    clip = make_clip(work / "clip.mp4", seconds=30, fps=1, options={"crf": "45"})
+    small = padded_mp4(clip, work / "1mb.mp4", 1 * MB)
+    large = padded_mp4(clip, work / "100mb.mp4", 100 * MB)
+    through = {"Authorization": f"Bearer {token}"}
+
+    def direct() -> dict[str, str]:
+        return {identity.HEADER: identity.sign(user_id, secret)}
+
+    gateway_upload, ingest_upload = gateway + "/api/videos/upload", ingest + "/internal/uploads"
+    pid = serve.pids[gateway]  # type: ignore[attr-defined]
+    for _ in range(2):  # warm: first-use allocations are not what the file size costs
+        await upload(gateway_upload, small, through)
+        await upload(ingest_upload, small, direct())
+    await empty_uploads(aws)
+    with PeakRss(pid) as rss_small:
+        await upload(gateway_upload, small, through)
+    with PeakRss(pid) as rss_large:
+        await upload(gateway_upload, large, through)
+    await empty_uploads(aws)
+    via_gateway, straight = [], []
+    for _ in range(UPLOAD_RUNS):
+        straight.append(await upload(ingest_upload, large, direct()))
+        await empty_uploads(aws)
+        via_gateway.append(await upload(gateway_upload, large, through))
+        await empty_uploads(aws)
+    gateway_s, ingest_s = statistics.median(via_gateway), statistics.median(straight)
+    growth = rss_large.peak_mb - rss_small.peak_mb
+    say(
+        f"100 MB upload: through the gateway {100 / gateway_s:.1f} MB/s, straight to ingest "
+        f"{100 / ingest_s:.1f} MB/s; gateway peak RSS {rss_small.peak_mb:.1f} MB (1 MB upload) vs "
+        f"{rss_large.peak_mb:.1f} MB (100 MB upload)"
+    )
+    return {
+        "proxy_throughput_ratio": round(ingest_s / gateway_s, 3),
+        "proxy_gateway_mb_per_s": round(100 / gateway_s, 1),
+        "proxy_ingest_mb_per_s": round(100 / ingest_s, 1),
+        "proxy_rss_1mb_peak_mb": round(rss_small.peak_mb, 1),
+        "proxy_rss_100mb_peak_mb": round(rss_large.peak_mb, 1),
+        "proxy_rss_growth_mb": round(growth, 1),
+    }
+
+
+def main() -> None:
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="anb-bench-gateway-") as tmp:
+        work = Path(tmp)
+        say("starting the platform (PostgreSQL, moto, ingest; no transcoders)")
+        with running.platform(work / "platform", work / "platform.log", workers=0) as platform:
+            keys = json.loads((platform.devdata / "secrets.json").read_text())
+            env = {
+                **os.environ,
+                "ANB_DEV_MODE": "true",
+                "ANB_DEVDATA_DIR": str(platform.devdata),
+                "ANB_DB_URL": platform.db_url,
+                "ANB_AWS_ENDPOINT_URL": platform.moto_url,
+                "ANB_JWT_SECRET": keys["jwt_secret"],
+                "ANB_INTERNAL_SECRET": keys["internal_secret"],
+                "ANB_INGEST_URL": platform.ingest_url,
+                "ANB_AUTH_RATE_LIMIT_PER_MINUTE": "1000000",
+            }
+            bench_dir = str(Path(__file__).parent)
+            with (
+                serve("anb_gateway.app:create_app", env, work / "gateway.log") as gateway,
+                serve("gateway.hello:create_app", env, work / "hello.log", app_dir=bench_dir) as hello,
+            ):
+                token, user_id = asyncio.run(bench_user(gateway, platform.db_url))
+                results.update(auth_get_ratio(gateway, hello, token))
+                say("seeding 100k players and 1M votes")
+                started = time.monotonic()
+                counts = asyncio.run(
+                    seed.seed(platform.db_url.replace("postgresql+asyncpg://", "postgresql://"))
+                )
+                say(
+                    f"seeded {counts['players']:,} players, {counts['votes']:,} votes"
+                    f" in {time.monotonic() - started:.0f} s"
+                )
+                results.update(counts)
+                results.update(rankings(gateway))
+                aws = Aws(platform.aws)
+                results.update(
+                    asyncio.run(
+                        proxy(
+                            gateway, platform.ingest_url, token, user_id, keys["internal_secret"], aws, work
+                        )
+                    )
+                )
+                results["proxy_target"] = "real ingest"
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    headline = {
+        key: results[key]
+        for key in (
+            "auth_get_over_bare",
+            "rankings_p95_ms",
+            "rankings_rps_50",
+            "proxy_throughput_ratio",
+            "proxy_rss_growth_mb",
+        )
+    }
+    print(json.dumps(headline), flush=True)
+
+
+if __name__ == "__main__":
+    main()
