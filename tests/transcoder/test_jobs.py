@@ -12,7 +12,7 @@ import pytest
 from workerkit import Queues, Seeder, eventually, running
 
 from anb_common import keys, messages
-from anb_transcoder.jobs import retry_delay
+from anb_transcoder.jobs import MISSING_ORIGINAL_REASON, retry_delay
 from anb_transcoder.settings import WorkerSettings
 from anb_transcoder.videos import GAVE_UP_REASON
 
@@ -143,6 +143,23 @@ async def test_message_for_a_deleted_video_is_dropped(
         await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
     assert not await seeder.object_exists(keys.processed_key(video_id))
     assert await queues.depth(queues.dlq_url) == 0
+
+
+async def test_missing_original_fails_the_video(
+    worker_settings: WorkerSettings, queues: Queues, seeder: Seeder, small_clip: Path
+) -> None:
+    video_id = await seeder.video(small_clip, upload=False)
+    await queues.send_job(video_id)
+    async with running(worker_settings):
+
+        async def failed() -> bool:
+            return await _status(seeder, video_id) == "failed"
+
+        await eventually(failed, what="the video to be failed")
+        await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
+    row = await seeder.row(video_id)
+    assert row is not None
+    assert row.failure_reason == MISSING_ORIGINAL_REASON
 
 
 async def test_delete_during_processing_leaves_nothing(

@@ -120,6 +120,9 @@ async def test_a_killed_workers_job_comes_back_and_another_worker_finishes_it(
     assert second.wait() == 0
     [started] = second.said("job started")
     assert int(started["receive_count"]) >= 2
+    # JSON logs carry the job and the video of every record inside a job.
+    assert started["video_id"] == str(video_id)
+    assert started["job_id"]
     assert await queues.depth(queues.url) == 0
     assert await queues.depth(queues.dlq_url) == 0
     assert list(temp_dir.iterdir()) == []

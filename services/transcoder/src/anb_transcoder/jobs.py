@@ -11,6 +11,7 @@ import asyncio
 import enum
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -90,8 +91,10 @@ class JobRunner:
                 return Settle.RETRY
             try:
                 await self._videos.failed(video_id, GAVE_UP_REASON)
+                # An attempt may have uploaded its result before failing: no object without a row.
+                await self._storage.delete(keys.processed_key(video_id))
             except Exception:
-                # The database is what failed: leave the message to SQS's redrive and the DLQ sweeper.
+                # The database or S3 is what failed: leave the message to SQS's redrive and the sweeper.
                 log.exception("could not mark the video failed after the last attempt")
                 return Settle.RETRY
             return Settle.GIVE_UP
@@ -109,10 +112,13 @@ class JobRunner:
         with job_folder(self._settings.processing.temp_dir, video_id) as folder:
             source = folder / ("source" + PurePosixPath(original_key).suffix)
             target = folder / "processed.mp4"
+            clock = time.monotonic()
             try:
                 await self._storage.download(original_key, source)
             except MissingObject:
                 return await self._missing_original(video_id)
+            log.info("original downloaded", extra={"seconds": round(time.monotonic() - clock, 3)})
+            clock = time.monotonic()
             reporter = ProgressReporter(
                 self._videos, video_id, self._settings.worker.progress_interval_s, job.stop
             )
@@ -140,15 +146,16 @@ class JobRunner:
                         return await self._lost(video_id)
                     log.info("job cancelled by shutdown; handing it back")
                     return Settle.HAND_BACK
-            log.info("transcoded", extra={"result": repr(result)})
+            elapsed = round(time.monotonic() - clock, 3)
+            log.info("transcoded", extra={"seconds": elapsed, "output_s": round(result.duration_s, 3)})
             if not await self._videos.exists(video_id):
-                log.info("video deleted during processing; result discarded")
-                return Settle.DELETE
+                return await self._lost(video_id)
+            clock = time.monotonic()
             key = keys.processed_key(video_id)
             await self._storage.upload_video(target, key)
             if not await self._videos.processed(video_id, key):
                 return await self._lost(video_id)
-        log.info("job done", extra={"processed_key": key})
+        log.info("job done", extra={"processed_key": key, "publish_s": round(time.monotonic() - clock, 3)})
         return Settle.DELETE
 
     async def _lost(self, video_id: uuid.UUID) -> Settle:
