@@ -302,9 +302,10 @@ def test_each_service_has_only_what_it_needs(platform_template: dict[str, Any]) 
 
 
 def test_transcoder_stop_timeout_exceeds_the_worker_grace(platform_template: dict[str, Any]) -> None:
-    grace = int(platform_template["Parameters"]["WorkerGraceSeconds"]["Default"])
-    assert grace == 240
+    grace = platform_template["Parameters"]["WorkerGraceSeconds"]
+    assert int(grace["Default"]) == 240
     unit = (DEPLOY / "systemd" / "anb-transcoder.service").read_text()
     (stop,) = re.findall(r"^TimeoutStopSec=(\d+)$", unit, re.MULTILINE)
-    assert int(stop) > grace
+    # Whatever grace a deployment picks, systemd waits longer before SIGKILL.
+    assert int(stop) > int(grace["MaxValue"]) >= int(grace["Default"])
     assert len(UNITS) == 3
