@@ -20,7 +20,7 @@ sync: uv
 run: sync
 	$(UV) run --no-sync anb-dev --workers $(WORKERS)
 
-test: sync
+test: sync deploy-tools
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
 lint: sync
