@@ -31,6 +31,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 from gateway import seed, wrk
 from gateway.uploads import PeakRss, padded_mp4, upload
 
@@ -180,8 +181,11 @@ async def proxy(
     await empty_uploads(aws)
     with PeakRss(pid) as rss_small:
         await upload(gateway_upload, small, through)
+    cpu_before = psutil.Process(pid).cpu_times()
     with PeakRss(pid) as rss_large:
         await upload(gateway_upload, large, through)
+    cpu_after = psutil.Process(pid).cpu_times()
+    cpu_s = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
     await empty_uploads(aws)
     via_gateway, straight = [], []
     for _ in range(UPLOAD_RUNS):
@@ -194,7 +198,7 @@ async def proxy(
     say(
         f"100 MB upload: through the gateway {100 / gateway_s:.1f} MB/s, straight to ingest "
         f"{100 / ingest_s:.1f} MB/s; gateway peak RSS {rss_small.peak_mb:.1f} MB (1 MB upload) vs "
-        f"{rss_large.peak_mb:.1f} MB (100 MB upload)"
+        f"{rss_large.peak_mb:.1f} MB (100 MB upload); gateway CPU for the 100 MB upload {cpu_s:.2f} s"
     )
     return {
         "proxy_throughput_ratio": round(ingest_s / gateway_s, 3),
@@ -203,11 +207,13 @@ async def proxy(
         "proxy_rss_1mb_peak_mb": round(rss_small.peak_mb, 1),
         "proxy_rss_100mb_peak_mb": round(rss_large.peak_mb, 1),
         "proxy_rss_growth_mb": round(growth, 1),
+        "proxy_gateway_cpu_s_per_100mb": round(cpu_s, 2),
     }
 
 
 def main() -> None:
-    results: dict[str, object] = {}
+    # Other work on the machine shifts every figure; the load is recorded beside them.
+    results: dict[str, object] = {"load_avg_1m_start": round(os.getloadavg()[0], 1)}
     with tempfile.TemporaryDirectory(prefix="anb-bench-gateway-") as tmp:
         work = Path(tmp)
         say("starting the platform (PostgreSQL, moto, ingest; no transcoders)")
@@ -251,6 +257,7 @@ def main() -> None:
                     )
                 )
                 results["proxy_target"] = "real ingest"
+    results["load_avg_1m_end"] = round(os.getloadavg()[0], 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     headline = {

@@ -16,6 +16,12 @@ def dsn(settings: DatabaseSettings) -> str:
     return make_url(settings.url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Release without the default reset query: the gateway sets no session state (no SET, LISTEN,
+    advisory locks or cursors), so that query would only add a second round trip to every request.
+    asyncpg still rolls back a transaction left open before this is called."""
+
+
 async def create_pool(settings: DatabaseSettings) -> Pool:
     return await asyncpg.create_pool(
         dsn(settings),
@@ -29,4 +35,5 @@ async def create_pool(settings: DatabaseSettings) -> Pool:
         server_settings={"statement_timeout": str(settings.statement_timeout_ms), "jit": "off"},
         # Connections that sat idle past a load-balancer or RDS idle timeout are replaced, not reused.
         max_inactive_connection_lifetime=300,
+        reset=_keep_session,
     )
