@@ -6,6 +6,8 @@ session ends, so the secrets-in-logs check at the end reads the log of every hos
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -27,23 +29,17 @@ _FAILED = pytest.StashKey[str]()
 
 
 @pytest.fixture(name="hostile_platform", scope="session")
-def fixture_hostile_platform(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> RunningPlatform:
-    return _started(request, tmp_path_factory)[0]
+def fixture_hostile_platform(request: pytest.FixtureRequest) -> RunningPlatform:
+    return _started(request)[0]
 
 
 @pytest.fixture(name="initial_pids", scope="session")
-def fixture_initial_pids(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, int]:
+def fixture_initial_pids(request: pytest.FixtureRequest) -> dict[str, int]:
     """The service processes as they were when the platform became healthy."""
-    return _started(request, tmp_path_factory)[1]
+    return _started(request)[1]
 
 
-def _started(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[RunningPlatform, dict[str, int]]:
+def _started(request: pytest.FixtureRequest) -> tuple[RunningPlatform, dict[str, int]]:
     # Each module that imports these fixtures gets its own copy of them; the stash makes one platform.
     stash = request.config.stash
     if _FAILED in stash:
@@ -52,7 +48,7 @@ def _started(
         stack = ExitStack()
         request.config.add_cleanup(stack.close)
         try:
-            started = stack.enter_context(_platform(tmp_path_factory))
+            started = stack.enter_context(_platform())
         except running.PlatformFailed as exc:
             stash[_FAILED] = str(exc)
             pytest.fail(str(exc))
@@ -61,20 +57,28 @@ def _started(
 
 
 @contextmanager
-def _platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    # The launcher gives its services 60 s to become healthy; on a 2-core machine busy with other
-    # suites that is sometimes not enough, and a second start then usually is.
-    for attempt in (1, 2):
-        workdir = tmp_path_factory.mktemp("hostile-platform")
-        try:
-            with running.platform(
-                workdir / "devdata", workdir / "platform.log", workers=2, extra_env=HOSTILE_ENV
-            ) as started:
-                yield started
-                return
-        except running.PlatformFailed:
-            if attempt == 2:
-                raise
+def _platform() -> Iterator[RunningPlatform]:
+    # Not under pytest's basetemp: a pytest session starting meanwhile (other suites run alongside)
+    # resets /tmp/pytest-of-<user> to 0700, and PostgreSQL, which runs as its own user, loses its way in.
+    workdir = Path(tempfile.mkdtemp(prefix="anb-hostile-"))
+    try:
+        # The launcher gives its services 60 s to become healthy; on a 2-core machine busy with other
+        # suites that is sometimes not enough, and a second start then usually is.
+        for attempt in (1, 2):
+            try:
+                with running.platform(
+                    workdir / f"devdata-{attempt}",
+                    workdir / f"platform-{attempt}.log",
+                    workers=2,
+                    extra_env=HOSTILE_ENV,
+                ) as started:
+                    yield started
+                    return
+            except running.PlatformFailed:
+                if attempt == 2:
+                    raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(name="api", scope="session")
