@@ -100,6 +100,7 @@ class JobRunner:
             return Settle.GIVE_UP
 
     async def _process(self, video_id: uuid.UUID, job: Job) -> Settle:
+        # The row's original_key is authoritative; the message's file_path only helps operators.
         started, original_key = await self._videos.start(video_id)
         if started is Start.GONE:
             log.info("video deleted before processing; nothing to do")

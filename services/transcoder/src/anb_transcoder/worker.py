@@ -20,7 +20,7 @@ from anb_transcoder.brand_cache import brand_assets
 from anb_transcoder.dlq import sweep_forever
 from anb_transcoder.jobs import Job, JobRunner
 from anb_transcoder.protection import ScaleInProtection
-from anb_transcoder.queue import JobQueue
+from anb_transcoder.queue import JobQueue, Received
 from anb_transcoder.settings import WorkerSettings
 from anb_transcoder.storage import Storage
 from anb_transcoder.videos import VideoStore
@@ -118,6 +118,10 @@ class Worker:
                     backoff = min(_RECEIVE_BACKOFF_CAP_S, backoff * 2)
                     continue
                 backoff = _RECEIVE_BACKOFF_S
+                if self._stopping.is_set():
+                    # The poll answered just as the stop came: give these back rather than start them.
+                    await self._hand_back(queue, batch)
+                    break
                 for message in batch:
                     job = Job(message, threading.Event())
                     task = asyncio.create_task(self._run_job(runner, job, protection))
@@ -125,6 +129,13 @@ class Worker:
                     task.add_done_callback(self._jobs.pop)
         finally:
             stopping.cancel()
+
+    async def _hand_back(self, queue: JobQueue, batch: list[Received]) -> None:
+        for message in batch:
+            try:
+                await queue.hide(queue.url, message.receipt, 0)
+            except Exception:
+                log.warning("could not hand a message back; it reappears after its timeout", exc_info=True)
 
     async def _run_job(self, runner: JobRunner, job: Job, protection: ScaleInProtection | None) -> None:
         async with _held(protection):
