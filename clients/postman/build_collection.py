@@ -183,6 +183,12 @@ def error(code: int, detail: str | None = None) -> str:
     return script
 
 
+def names_rule(pattern: str) -> str:
+    """The detail names the rule broken (api.md); ``pattern`` is a case-insensitive JS regex body."""
+    check = f"pm.expect(pm.response.json().detail).to.match(/{pattern}/i)"
+    return f"pm.test('detail names the rule', () => {check});\n"
+
+
 def err_example(code: int, detail: str) -> tuple[int, Json]:
     return (code, {"status_code": code, "detail": detail})
 
@@ -516,7 +522,9 @@ pm.test('accepted for processing', () => {{
                 "videos/upload",
                 missing_auth,
                 error(401),
-                form=[("title", "Sin token"), ("video_file", File("clip.mp4"))],
+                # A tiny file: the gateway answers 401 before reading the body, and a large body still
+                # being written when the server closes the connection would end in a reset instead.
+                form=[("title", "Sin token"), ("video_file", File("not-a-video.mp4"))],
                 example=err_example(401, "Falta el token de autenticación."),
             ),
             Request(
@@ -524,7 +532,7 @@ pm.test('accepted for processing', () => {{
                 "POST",
                 "videos/upload",
                 "The form must carry the file in `video_file`.",
-                error(400),
+                error(400) + names_rule("video_file"),
                 auth="{{token_a}}",
                 form=[("title", "Sin archivo")],
                 example=err_example(400, "video_file: campo requerido."),
@@ -534,7 +542,7 @@ pm.test('accepted for processing', () => {{
                 "POST",
                 "videos/upload",
                 "The form must carry `title` (1-200 characters).",
-                error(400),
+                error(400) + names_rule("title"),
                 auth="{{token_a}}",
                 form=[("video_file", File("clip.mp4"))],
                 example=err_example(400, "title: campo requerido."),
@@ -544,7 +552,7 @@ pm.test('accepted for processing', () => {{
                 "POST",
                 "videos/upload",
                 "Titles have 1 to 200 characters.",
-                error(400),
+                error(400) + names_rule("title"),
                 auth="{{token_a}}",
                 form=[("title", "{{long_title}}"), ("video_file", File("clip.mp4"))],
                 prerequest="pm.collectionVariables.set('long_title', 'T'.repeat(201));",
@@ -555,7 +563,7 @@ pm.test('accepted for processing', () => {{
                 "POST",
                 "videos/upload",
                 "A text file named .mp4: only MP4/MOV/WebM/MKV with H.264/HEVC/VP9/AV1 are accepted.",
-                error(400),
+                error(400) + names_rule("MP4|video"),
                 auth="{{token_a}}",
                 form=[("title", "Texto"), ("video_file", File("not-a-video.mp4"))],
                 example=err_example(400, "El archivo no es un video aceptado (MP4/MOV/WebM/MKV)."),
@@ -565,7 +573,7 @@ pm.test('accepted for processing', () => {{
                 "POST",
                 "videos/upload",
                 "A 0-byte file.",
-                error(400),
+                error(400) + names_rule("empty|vac[ií]o"),
                 auth="{{token_a}}",
                 form=[("title", "Vacío"), ("video_file", File("empty.mp4"))],
                 example=err_example(400, "El archivo está vacío."),
@@ -575,7 +583,7 @@ pm.test('accepted for processing', () => {{
                 "POST",
                 "videos/upload",
                 "A 5 s 1080p clip: durations must be 20-60 s.",
-                error(400),
+                error(400) + names_rule("20"),
                 auth="{{token_a}}",
                 form=[("title", "Corto"), ("video_file", File("short.mp4"))],
                 example=err_example(400, "La duración debe estar entre 20 y 60 s (tiene 5.0 s)."),
@@ -586,7 +594,7 @@ pm.test('accepted for processing', () => {{
                 "videos/upload",
                 "A 1280x720 clip: the shorter side must be at least 1080. (A file over the size limit, "
                 "100 MB by default, is refused the same way.)",
-                error(400),
+                error(400) + names_rule("1080"),
                 auth="{{token_a}}",
                 form=[("title", "Baja resolución"), ("video_file", File("lowres.mp4"))],
                 example=err_example(400, "La resolución mínima es 1080p (el video es 1280x720)."),
