@@ -53,3 +53,12 @@ def test_upload_refuses_a_missing_file(
     result = runner.invoke(app, ["upload", "nope.mp4", "--title", "x"])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_upload_checks_the_title_before_sending(runner: CliRunner, tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not sent")
+    for title in ("", "x" * 201):
+        result = runner.invoke(app, ["upload", str(clip), "--title", title])
+        assert result.exit_code == 2, title
+        assert "1 to 200 characters" in result.output

@@ -24,6 +24,7 @@ from rich.progress import (
 
 from anb_cli import credentials, render
 from anb_cli.api import DEFAULT_API_URL, FINAL_STATUSES, ApiError, ApiUnreachable, Client, Json
+from anb_cli.multipart import FileChangedError
 
 app = typer.Typer(
     name="anb",
@@ -36,6 +37,8 @@ app = typer.Typer(
 # Long values (tokens' paths, presigned URLs) stay on one line so they can be copied.
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
+
+TITLE_MAX = 200
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,7 +80,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
                 f"cannot reach the ANB API at {error.url} ({error.reason}).\n"
                 "Is the platform running (`make run`), and is --api / ANB_API_URL right?"
             ) from None
-        except NotLoggedIn as error:
+        except (NotLoggedIn, FileChangedError) as error:
             raise _fail(str(error)) from None
 
     return wrapper
@@ -220,7 +223,13 @@ def upload(
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 900.0,
 ) -> None:
     """Upload a clip (20-60 s, at least 1080p, MP4/MOV/WebM/MKV), streamed from disk."""
+    # Checked here too so a long clip is not sent only to be refused for its title.
+    if not 1 <= len(title) <= TITLE_MAX:
+        raise typer.BadParameter(f"must have 1 to {TITLE_MAX} characters", param_hint="'--title'")
     with _authenticated(ctx) as client:
+        # The gateway refuses a bad token before reading the body, which a client still sending a large
+        # file sees as a broken connection: ask first, so an expired login reads as one.
+        client.videos(limit=1)
         with _transfer_bar(f"Uploading {file.name}", f"Sent {file.name}, server checking") as bar:
             answer = client.upload(file, title, bar)
         video_id = str(answer["video_id"])
