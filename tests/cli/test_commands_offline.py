@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +65,30 @@ def test_upload_checks_the_title_before_sending(runner: CliRunner, tmp_path: Pat
         result = runner.invoke(app, ["upload", str(clip), "--title", title])
         assert result.exit_code == 2, title
         assert "1 to 200 characters" in result.output
+
+
+def test_a_server_that_is_not_the_api_is_reported(runner: CliRunner, tmp_path: Path) -> None:
+    page = tmp_path / "site"
+    (page / "public").mkdir(parents=True)
+    (page / "public" / "rankings").write_text("<html>not the API</html>")
+    port = _closed_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(page)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "http.server did not start"
+                time.sleep(0.1)
+        result = runner.invoke(app, ["--api", f"http://127.0.0.1:{port}", "rankings"])
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.exit_code == 1
+    assert "did not answer JSON" in result.output

@@ -210,14 +210,24 @@ class Client:
             raise ApiError.from_response(response)
         return response
 
+    def _decoded(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError:
+            # Something answers at that URL, but not this API (a wrong --api, a proxy's page).
+            raise ApiError(
+                response.status_code, f"{method} /{path} did not answer JSON: {response.text[:200]!r}"
+            ) from None
+
     def _json(self, method: str, path: str, **kwargs: Any) -> Json:
-        body = self._send(method, path, **kwargs).json()
+        body = self._decoded(method, path, **kwargs)
         if not isinstance(body, dict):
             raise ApiError(200, f"unexpected answer from {method} /{path}: {body!r:.200}")
         return body
 
     def _list(self, method: str, path: str, **kwargs: Any) -> list[Json]:
-        body = self._send(method, path, **kwargs).json()
+        body = self._decoded(method, path, **kwargs)
         if not isinstance(body, list):
             raise ApiError(200, f"unexpected answer from {method} /{path}: {body!r:.200}")
         return body
