@@ -70,6 +70,7 @@ def _identity_claims(user_id: str, *, age_s: int = 0, audience: str = "anb-inter
     return {"sub": user_id, "aud": audience, "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the HS512 forgery's key
 def test_ingest_refuses_requests_without_a_valid_internal_token(
     hostile_platform: RunningPlatform, api: httpx.Client, clips: Clips
 ) -> None:

@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 import pytest
-from hostile import CREDENTIALS, PASSWORD, Player, login, secrets_of, upload
+from hostile import CREDENTIALS, PASSWORD, Player, login, secrets_of, service_pids, upload
 from hostile_fixtures import (  # noqa: F401 - fixtures
     Clips,
     fixture_api,
@@ -19,6 +19,7 @@ from hostile_fixtures import (  # noqa: F401 - fixtures
     fixture_player,
 )
 
+from anb_devstack import invariants
 from anb_devstack.running import RunningPlatform
 
 pytestmark = pytest.mark.slow
@@ -48,3 +49,19 @@ def test_secrets_never_appear_in_the_logs(
     tokens = _JWT.findall(log)
     assert tokens == [], f"JWTs in the log: {[token[:24] + '...' for token in tokens[:3]]}"
     assert "wrong-" + PASSWORD not in log
+
+
+async def test_at_the_end_no_service_crashed_and_invariants_hold(
+    hostile_platform: RunningPlatform, initial_pids: dict[str, int]
+) -> None:
+    """After every hostile module: the same service processes (the launcher restarts a crashed one
+    under a new pid), nothing stuck, nothing lost, nothing left behind."""
+    assert service_pids(hostile_platform.process.pid) == initial_pids
+    scope = invariants.Scope(
+        aws=hostile_platform.aws,
+        db_url=hostile_platform.db_url,
+        temp_dir=hostile_platform.temp_dir,
+        spool_dir=hostile_platform.spool_dir,
+    )
+    await invariants.settle(scope, 240)
+    assert await invariants.check(scope) == []
