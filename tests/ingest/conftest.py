@@ -149,12 +149,10 @@ def leftovers(aws: Aws, sessions: async_sessionmaker[AsyncSession], temp_dir: Pa
     return check
 
 
-@pytest.fixture(scope="module")
-def ingest_process(service_env: dict[str, str], session_tmp: Path) -> Iterator[IngestProcess]:
-    """Ingest as it runs in production: a uvicorn process (uvloop), against the session's moto and DB."""
+def _spawn_ingest(
+    service_env: dict[str, str], temp_dir: Path, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    temp_dir = session_tmp / f"ingest-process-{port}"
-    log = session_tmp / f"ingest-{port}.log"
     env = {
         **service_env,
         "ANB_INTERNAL_SECRET": INTERNAL_SECRET,
@@ -162,24 +160,51 @@ def ingest_process(service_env: dict[str, str], session_tmp: Path) -> Iterator[I
         **{f"ANB_INGEST_{name.upper()}": str(value) for name, value in FAST_RELAY.items()},
     }
     argv = [sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*argv, "--port", str(port), "anb_ingest.app:create_app"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    argv += ["--port", str(port), "anb_ingest.app:create_app"]
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(process, url + "/internal/health", log)
-        yield IngestProcess(url, temp_dir, log)
-    finally:
+    _wait_healthy(process, url + "/internal/health", log)
+    return process, url
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
         process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def ingest_process(service_env: dict[str, str], session_tmp: Path) -> Iterator[IngestProcess]:
+    """Ingest as it runs in production: a uvicorn process (uvloop), against the session's moto and DB."""
+    temp_dir = session_tmp / f"ingest-process-{uuid.uuid4().hex[:6]}"
+    log = temp_dir.with_suffix(".log")
+    process, url = _spawn_ingest(service_env, temp_dir, log)
+    try:
+        yield IngestProcess(url, temp_dir, log, process.pid)
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def start_ingest(service_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], IngestProcess]]:
+    """Start ingest processes that share one spool folder (a restart after a crash, say)."""
+    temp_dir = tmp_path / "ingest-spool"
+    log = tmp_path / "ingest.log"
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> IngestProcess:
+        process, url = _spawn_ingest(service_env, temp_dir, log)
+        started.append(process)
+        return IngestProcess(url, temp_dir, log, process.pid)
+
+    yield start
+    for process in started:
+        _stop(process)
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:

@@ -26,6 +26,7 @@ class IngestProcess:
     url: str
     temp_dir: Path
     log: Path
+    pid: int
 
 
 def file_header(boundary: str, filename: str = "a.mp4") -> bytes:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from anb_ingest.spool import Spool, sweep_stale
+from anb_ingest.spool import Journal, Spool, orphans, read_journal
 
 
 async def test_spool_hashes_and_serves_sections(tmp_path: Path) -> None:
@@ -26,13 +28,27 @@ async def test_spool_hashes_and_serves_sections(tmp_path: Path) -> None:
     assert not spool.folder.exists()
 
 
-def test_sweep_removes_only_old_folders(tmp_path: Path) -> None:
-    old, fresh = Spool(tmp_path, "a"), Spool(tmp_path, "b")
-    old.seal()
-    fresh.seal()
-    an_hour_ago = time.time() - 3600
-    os.utime(old.folder, (an_hour_ago, an_hour_ago))
-    assert sweep_stale(tmp_path, older_than_s=600) == 1
-    assert not old.folder.exists()
-    assert fresh.folder.exists()
-    assert sweep_stale(tmp_path / "missing", older_than_s=600) == 0
+def test_orphans_are_folders_of_dead_processes_or_too_old(tmp_path: Path) -> None:
+    sibling = tmp_path / f"upload-{os.getppid()}-live"  # another live process's upload in flight
+    dead = tmp_path / f"upload-{dead_process_pid()}-abc"
+    old = tmp_path / f"upload-{os.getppid()}-old"
+    for folder in (sibling, dead, old):
+        folder.mkdir()
+    a_day_ago = time.time() - 90_000
+    os.utime(old, (a_day_ago, a_day_ago))
+    assert set(orphans(tmp_path, older_than_s=86_400)) == {dead, old}
+    assert orphans(tmp_path / "missing", older_than_s=600) == []
+
+
+def test_journal_round_trip(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, "clip")
+    assert read_journal(spool.folder) is None
+    spool.journal(Journal("uploads/x.mp4", "upload-id"))
+    assert read_journal(spool.folder) == Journal("uploads/x.mp4", "upload-id")
+    spool.close()
+
+
+def dead_process_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

@@ -27,7 +27,7 @@ from anb_ingest.parts import PartWriter
 from anb_ingest.partsize import part_size
 from anb_ingest.records import NewVideo, record
 from anb_ingest.settings import IngestOptions
-from anb_ingest.spool import Spool
+from anb_ingest.spool import Journal, Spool
 from anb_ingest.storage import MultipartSink, UploadStore
 
 log = logging.getLogger(__name__)
@@ -94,24 +94,29 @@ class Pipeline:
             content_type=content_type,
             content_length=content_length,
         )
+        # The spool folder (and its journal) lives until the row is committed or everything is
+        # undone: a crash in between leaves it for the next start to clean up (see ``recovery``).
         try:
-            received = await upload.receive(body)
-            title = _valid_title(received)
-            facts = await upload.validate()
-            await upload.complete()
-        except BaseException:
-            # BaseException: a client that disconnects cancels or interrupts us mid-body, too.
-            await _shielded(upload.discard(), "abort the multipart upload")
-            raise
+            try:
+                received = await upload.receive(body)
+                title = _valid_title(received)
+                facts = await upload.validate()
+                await upload.complete()
+            except BaseException:
+                # BaseException: a client that disconnects cancels or interrupts us mid-body, too.
+                await _shielded(upload.discard(), "abort the multipart upload")
+                raise
+            assert received.key is not None
+            video = NewVideo(
+                video_id, user_id, title, received.key, received.size, upload.spool.sha256, facts
+            )
+            try:
+                outbox_id = await record(self._sessions, video)
+            except BaseException:
+                await _shielded(self._store.delete(received.key), "delete the unrecorded object")
+                raise
         finally:
             upload.spool.close()
-        assert received.key is not None
-        video = NewVideo(video_id, user_id, title, received.key, received.size, upload.spool.sha256, facts)
-        try:
-            outbox_id = await record(self._sessions, video)
-        except BaseException:
-            await _shielded(self._store.delete(received.key), "delete the unrecorded object")
-            raise
         await self._publish_now(outbox_id)
         return video_id
 
@@ -216,6 +221,7 @@ class _Upload:
         key = keys.upload_key(self.video_id, container.extension)
         self._received.key = key
         self._sink = await self._store.start(key, f"video/{_MIME[container.value]}")
+        self.spool.journal(Journal(key, self._sink.upload_id))
         self._writer = PartWriter(self._sink, self.spool, self._part_size, self._limits.parts_in_flight)
         head, self._head = bytes(self._head), bytearray()
         await self._writer.feed(head)

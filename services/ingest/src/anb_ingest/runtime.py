@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -15,11 +14,9 @@ from anb_common.db.engine import create_engine, session_factory
 from anb_ingest.jobqueue import SqsJobQueue
 from anb_ingest.outbox import Outbox, Relay
 from anb_ingest.pipeline import Pipeline
+from anb_ingest.recovery import recover
 from anb_ingest.s3store import S3UploadStore
 from anb_ingest.settings import IngestSettings
-from anb_ingest.spool import sweep_stale
-
-log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -41,9 +38,6 @@ class Runtime:
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         settings = self.settings
         options = settings.ingest
-        swept = sweep_stale(options.temp_dir, options.stale_spool_s)
-        if swept:
-            log.warning("removed spool folders left by a crashed process", extra={"folders": swept})
         engine = create_engine(settings.db)
         async with AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
@@ -59,12 +53,15 @@ class Runtime:
                 }
             )
             quick_sqs = await stack.enter_async_context(Aws(quick).sqs())
-            outbox = Outbox(session_factory(engine))
+            sessions = session_factory(engine)
+            store = S3UploadStore(s3, settings.aws.bucket)
+            await recover(options.temp_dir, store, sessions, older_than_s=options.stale_spool_s)
+            outbox = Outbox(sessions)
             self._pipeline = Pipeline(
                 limits=settings.upload,
                 options=options,
-                store=S3UploadStore(s3, settings.aws.bucket),
-                sessions=session_factory(engine),
+                store=store,
+                sessions=sessions,
                 outbox=outbox,
                 queue=SqsJobQueue(quick_sqs, settings.aws.queue_name),
             )

@@ -21,14 +21,14 @@ class S3MultipartSink:
         self._client = client
         self._bucket = bucket
         self.key = key
-        self._upload_id = upload_id
+        self.upload_id = upload_id
         self._parts: dict[int, str] = {}
 
     async def write_part(self, number: int, body: io.RawIOBase, length: int) -> None:
         response = await self._client.upload_part(
             Bucket=self._bucket,
             Key=self.key,
-            UploadId=self._upload_id,
+            UploadId=self.upload_id,
             PartNumber=number,
             Body=cast("BinaryIO", body),  # any seekable binary file; the stubs name only IO
             ContentLength=length,
@@ -40,15 +40,17 @@ class S3MultipartSink:
             {"PartNumber": number, "ETag": etag} for number, etag in sorted(self._parts.items())
         ]
         await self._client.complete_multipart_upload(
-            Bucket=self._bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": parts}
+            Bucket=self._bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": parts}
         )
 
     async def abort(self) -> None:
-        # Already gone (aborted before, or expired by the lifecycle rule) is the state we want.
-        with contextlib.suppress(self._client.exceptions.NoSuchUpload):
-            await self._client.abort_multipart_upload(
-                Bucket=self._bucket, Key=self.key, UploadId=self._upload_id
-            )
+        await abort_upload(self._client, self._bucket, self.key, self.upload_id)
+
+
+async def abort_upload(client: S3Client, bucket: str, key: str, upload_id: str) -> None:
+    # Already gone (aborted or completed before, or expired by the lifecycle rule) is the state we want.
+    with contextlib.suppress(client.exceptions.NoSuchUpload):
+        await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
 
 
 class S3UploadStore:
@@ -61,6 +63,9 @@ class S3UploadStore:
             Bucket=self._bucket, Key=key, ContentType=content_type
         )
         return S3MultipartSink(self._client, self._bucket, key, response["UploadId"])
+
+    async def abort(self, key: str, upload_id: str) -> None:
+        await abort_upload(self._client, self._bucket, key, upload_id)
 
     async def delete(self, key: str) -> None:
         await self._client.delete_object(Bucket=self._bucket, Key=key)

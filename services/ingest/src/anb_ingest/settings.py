@@ -18,8 +18,9 @@ class IngestOptions(BaseSettings):
     temp_dir: Path = Path("/tmp/anb-ingest")  # noqa: S108 - a per-upload subfolder is created and removed
     """Where each upload spools its local copy for probing (one subfolder per upload, always removed)."""
     stale_spool_s: float = Field(default=24 * 3600, gt=0)
-    """Age past which a spool folder found at start-up is a crashed process's leftover and removed
-    (a day, like the bucket's rule for incomplete multipart uploads)."""
+    """Age past which a spool folder is an interrupted upload's leftover even if a process with its
+    owner's pid is alive (pids are reused); a day, like the bucket's rule for incomplete multipart
+    uploads."""
     max_field_bytes: int = Field(default=16 * 1024, ge=1024)
     """Largest non-file form field: a 200-character title needs at most 800 bytes of UTF-8."""
     publish_timeout_s: float = Field(default=2.0, gt=0)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,29 +28,70 @@ if TYPE_CHECKING:
 
 
 FOLDER_PREFIX = "upload-"
+JOURNAL = "journal.json"
 
 
-def sweep_stale(parent: Path, older_than_s: float) -> int:
-    """Remove spool folders a crashed process left behind; return how many.
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """What an upload in flight has started in S3, written beside its spool so that a restarted
+    process can undo it if this one dies (SIGKILL, OOM) before cleaning up."""
 
-    Only old ones: several worker processes may share ``parent``, and a live upload's folder is
-    never older than the longest upload takes.
+    key: str
+    upload_id: str
+
+
+def orphans(parent: Path, older_than_s: float) -> list[Path]:
+    """Spool folders no live upload owns: their process is gone, or they are older than any upload.
+
+    Folder names carry the owner's pid, so that worker processes sharing ``parent`` leave each
+    other's live uploads alone. Called at start-up, before this process has uploads of its own:
+    a folder with our pid is from an earlier process that had it (a container's pid 1, say).
     """
     if not parent.is_dir():
-        return 0
+        return []
     cutoff = time.time() - older_than_s
-    stale = [p for p in parent.glob(FOLDER_PREFIX + "*") if p.is_dir() and p.stat().st_mtime < cutoff]
-    for folder in stale:
-        shutil.rmtree(folder, ignore_errors=True)
-    return len(stale)
+    found = []
+    for folder in parent.glob(FOLDER_PREFIX + "*"):
+        owner = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if folder.is_dir() and (not _alive(owner) or folder.stat().st_mtime < cutoff):
+            found.append(folder)
+    return found
+
+
+def read_journal(folder: Path) -> Journal | None:
+    try:
+        data = json.loads((folder / JOURNAL).read_text())
+        return Journal(key=data["key"], upload_id=data["upload_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _alive(pid_text: str) -> bool:
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A killed process stays a zombie until its parent (systemd, the launcher) reaps it.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 class Spool:
-    """A per-upload folder holding one file; ``close`` removes both, whatever happened."""
+    """A per-upload folder holding the file and its journal; ``close`` removes it, whatever happened."""
 
     def __init__(self, parent: Path, name: str) -> None:
         parent.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent))
         self.path = self.folder / name
         # Unbuffered: what write() returns from is in the OS, so part readers on other fds see it.
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -72,6 +115,12 @@ class Spool:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    def journal(self, journal: Journal) -> None:
+        """Record the S3 upload this spool feeds (written whole, then renamed into place)."""
+        staging = self.folder / (JOURNAL + ".new")
+        staging.write_text(json.dumps({"key": journal.key, "upload_id": journal.upload_id}))
+        staging.replace(self.folder / JOURNAL)
 
     def section(self, offset: int, length: int) -> FileSection:
         return FileSection(self.path, offset, length)

@@ -13,6 +13,7 @@ class MultipartSink(Protocol):
     """One object being written in numbered parts; nothing is visible until ``complete``."""
 
     key: str
+    upload_id: str
 
     async def write_part(self, number: int, body: io.RawIOBase, length: int) -> None:
         """Store ``length`` bytes read from ``body`` as part ``number`` (1-based); parts may be
@@ -29,5 +30,8 @@ class UploadStore(Protocol):
     async def start(self, key: str, content_type: str) -> MultipartSink:
         """Open a multipart upload of ``key``."""
 
+    async def abort(self, key: str, upload_id: str) -> None:
+        """Abort the multipart upload ``upload_id`` of ``key`` (a crashed process's); no-op if gone."""
+
     async def delete(self, key: str) -> None:
-        """Remove a completed object (used when recording it failed)."""
+        """Remove a completed object (used when recording it failed); no-op if absent."""
