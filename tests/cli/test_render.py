@@ -28,30 +28,31 @@ def test_status_line_shows_progress_only_while_processing() -> None:
     assert render.status_line({"status": "processed", "progress": 100}).plain == "processed"
 
 
-def test_videos_table_lists_every_video() -> None:
-    text = _text(
-        render.videos_table(
-            [
-                {
-                    "video_id": "v1",
-                    "title": "Clavada",
-                    "status": "processed",
-                    "uploaded_at": "2026-03-10T14:30:00Z",
-                    "processed_at": "2026-03-10T14:31:00Z",
-                },
-                {
-                    "video_id": "v2",
-                    "title": "Triple",
-                    "status": "uploaded",
-                    "uploaded_at": "2026-03-10T15:00:00Z",
-                },
-            ]
-        )
+def test_videos_table_lists_every_video_with_whole_ids_even_at_80_columns() -> None:
+    ids = ["1f0e2d3c-4b5a-4697-8877-665544332211", "9b2f7a1e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"]
+    table = render.videos_table(
+        [
+            {
+                "video_id": ids[0],
+                "title": "Clavada en el último segundo del partido",
+                "status": "processed",
+                "uploaded_at": "2026-03-10T14:30:00Z",
+                "processed_at": "2026-03-10T14:31:00Z",
+            },
+            {
+                "video_id": ids[1],
+                "title": "Triple",
+                "status": "uploaded",
+                "uploaded_at": "2026-03-10T15:00:00Z",
+            },
+        ]
     )
-    assert "v1" in text
-    assert "Clavada" in text
-    assert "2026-03-10 14:31:00 UTC" in text
-    assert "v2" in text
+    console = Console(record=True, width=80, color_system=None)
+    console.print(table)
+    text = console.export_text()
+    assert ids[0] in text
+    assert ids[1] in text
+    assert "2026-03-10 14:30" in text
     assert "uploaded" in text
 
 
@@ -71,6 +72,9 @@ def test_video_details_skip_missing_fields_and_show_extra_ones() -> None:
     )
     assert "el video no se pudo leer" in text
     assert "processed_url" not in text
+    assert render.video_links({"original_url": "http://a/b?sig=1", "processed_url": None}) == [
+        "original_url: http://a/b?sig=1"
+    ]
     assert "published" in text
     assert "no" in text
     assert "future_field" in text

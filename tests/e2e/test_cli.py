@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -32,7 +33,8 @@ class RunningPlatform(Protocol):
 
 
 def _cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.split("│") if cell.strip()]
+    # Table columns are set apart by at least two spaces; values have single spaces at most.
+    return [cell for cell in re.split(r"\s{2,}", line.strip()) if cell]
 
 
 @dataclass

@@ -284,7 +284,9 @@ def show(ctx: typer.Context, video_id: Annotated[str, typer.Argument(metavar="ID
     """Show one of your videos (status, progress, votes, download links)."""
     with _authenticated(ctx) as client:
         video = client.video(video_id)
-    out.print(render.video_details(video), soft_wrap=True)
+    out.print(render.video_details(video))
+    for line in render.video_links(video):
+        out.print(line, highlight=False)
 
 
 @app.command()
