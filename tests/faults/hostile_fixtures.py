@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -29,17 +30,23 @@ _FAILED = pytest.StashKey[str]()
 
 
 @pytest.fixture(name="hostile_platform", scope="session")
-def fixture_hostile_platform(request: pytest.FixtureRequest) -> RunningPlatform:
-    return _started(request)[0]
+def fixture_hostile_platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> RunningPlatform:
+    return _started(request, tmp_path_factory)[0]
 
 
 @pytest.fixture(name="initial_pids", scope="session")
-def fixture_initial_pids(request: pytest.FixtureRequest) -> dict[str, int]:
+def fixture_initial_pids(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, int]:
     """The service processes as they were when the platform became healthy."""
-    return _started(request)[1]
+    return _started(request, tmp_path_factory)[1]
 
 
-def _started(request: pytest.FixtureRequest) -> tuple[RunningPlatform, dict[str, int]]:
+def _started(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[RunningPlatform, dict[str, int]]:
     # Each module that imports these fixtures gets its own copy of them; the stash makes one platform.
     stash = request.config.stash
     if _FAILED in stash:
@@ -48,7 +55,7 @@ def _started(request: pytest.FixtureRequest) -> tuple[RunningPlatform, dict[str,
         stack = ExitStack()
         request.config.add_cleanup(stack.close)
         try:
-            started = stack.enter_context(_platform())
+            started = stack.enter_context(_platform(tmp_path_factory.getbasetemp()))
         except running.PlatformFailed as exc:
             stash[_FAILED] = str(exc)
             pytest.fail(str(exc))
@@ -57,7 +64,8 @@ def _started(request: pytest.FixtureRequest) -> tuple[RunningPlatform, dict[str,
 
 
 @contextmanager
-def _platform() -> Iterator[RunningPlatform]:
+def _platform(logs: Path) -> Iterator[RunningPlatform]:
+    """The platform; its logs go to ``logs`` (kept after the run, for a failure's post-mortem)."""
     # Not under pytest's basetemp: a pytest session starting meanwhile (other suites run alongside)
     # resets /tmp/pytest-of-<user> to 0700, and PostgreSQL, which runs as its own user, loses its way in.
     workdir = Path(tempfile.mkdtemp(prefix="anb-hostile-"))
@@ -68,10 +76,11 @@ def _platform() -> Iterator[RunningPlatform]:
             try:
                 with running.platform(
                     workdir / f"devdata-{attempt}",
-                    workdir / f"platform-{attempt}.log",
+                    logs / f"hostile-platform-{attempt}.log",
                     workers=2,
                     extra_env=HOSTILE_ENV,
                 ) as started:
+                    _wait_for_ingest(started.ingest_url)
                     yield started
                     return
             except running.PlatformFailed:
@@ -79,6 +88,19 @@ def _platform() -> Iterator[RunningPlatform]:
                     raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_for_ingest(url: str, timeout_s: float = 60.0) -> None:
+    # The launcher waits for the gateway's health only; uploads also need ingest to be serving.
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/internal/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise running.PlatformFailed(f"ingest at {url} not healthy within {timeout_s:.0f} s")
 
 
 @pytest.fixture(name="api", scope="session")

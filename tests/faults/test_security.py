@@ -38,6 +38,7 @@ from hostile_fixtures import (  # noqa: F401 - fixtures
 )
 
 from anb_common import identity
+from anb_common.aws import Aws
 from anb_devstack.clips import hls_playlist, make_avi_hls_bait, make_clip, make_hls_bait, watch_opens
 from anb_devstack.running import RunningPlatform
 
@@ -278,16 +279,8 @@ async def test_uploaded_file_names_never_reach_a_key_or_a_path(
     for row in rows:
         assert row["original_key"] == f"uploads/{row['id']}.mp4"
         assert row["processed_key"] in (None, f"processed/{row['id']}.mp4")
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=hostile_platform.moto_url,
-        region_name=hostile_platform.aws.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    listed = s3.list_objects_v2(Bucket=hostile_platform.aws.bucket)
+    async with Aws(hostile_platform.aws).s3() as s3:
+        listed = await s3.list_objects_v2(Bucket=hostile_platform.aws.bucket)
     keys = [item["Key"] for item in listed.get("Contents", [])]
     odd = [key for key in keys if not _KEY.match(key) and key not in ("uploads/", "processed/", "resources/")]
     assert odd == [], f"keys outside the layout: {odd}"
