@@ -93,9 +93,8 @@ def main() -> None:
         path = args.workdir / f"web-{size}mb{args.web_tag}.json"
         if path.exists():
             report = json.loads(path.read_text())
-            print(
-                f"### Web tier, {size} MB uploads ({report['started']} → {report.get('finished', 'unfinished')})"
-            )
+            when = f"{report['started']} → {report.get('finished', 'unfinished')}"
+            print(f"### Web tier, {size} MB uploads ({when})")
             print(f"`{report['command']}`; machine {report['machine']}; clip {report['clip_bytes']} bytes")
             print(f"search: {report.get('search')}, X = {report.get('x')}\n")
             print(web_table(report) + "\n")
