@@ -126,3 +126,37 @@ async def test_a_killed_workers_job_comes_back_and_another_worker_finishes_it(
     assert await queues.depth(queues.url) == 0
     assert await queues.depth(queues.dlq_url) == 0
     assert list(temp_dir.iterdir()) == []
+
+
+async def test_a_worker_that_cannot_write_its_temp_dir_takes_no_job(
+    worker_settings: WorkerSettings,
+    queues: Queues,
+    seeder: Seeder,
+    small_clip: Path,
+    temp_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    temp_dir.parent.mkdir(parents=True, exist_ok=True)
+    temp_dir.write_text("a file where the folder should be")
+    video_id = await seeder.video(small_clip)
+    await queues.send_job(video_id)
+    with caplog.at_level(logging.INFO):
+        async with running(worker_settings):
+
+            def refused() -> bool:
+                return any(r.getMessage() == "workspace not ready; not polling" for r in caplog.records)
+
+            async def noticed() -> bool:
+                return refused()
+
+            await eventually(noticed, what="the worker to notice its broken temp dir")
+            # The job was not taken, so none of its three attempts was spent on a broken disk.
+            assert await _status(seeder, video_id) == "uploaded"
+            temp_dir.unlink()
+
+            async def processed() -> bool:
+                return await _status(seeder, video_id) == "processed"
+
+            await eventually(processed, what="the job to run once the disk is back")
+    started = [record for record in caplog.records if record.getMessage() == "job started"]
+    assert len(started) == 1

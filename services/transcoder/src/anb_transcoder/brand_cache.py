@@ -1,11 +1,12 @@
-"""The brand assets (watermark, intro and outro cards), fetched from S3 once per worker process."""
+"""The brand assets (watermark, intro and outro cards), fetched from S3 once per worker process and
+kept in ``brand-<pid>`` under the temp dir (the pid lets ``workdir.remove_stale`` clear a killed
+worker's copy). Fetched again if the files vanish (a tmp cleaner, an operator), and checked before
+every poll, so that a worker whose disk or bucket is broken takes no job it would only fail."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from anb_common.keys import INTRO_KEY, LOGO_KEY, OUTRO_KEY
@@ -13,20 +14,27 @@ from anb_transcoder.pipeline import BrandAssets
 from anb_transcoder.storage import Storage
 
 
-@asynccontextmanager
-async def brand_assets(storage: Storage, temp_dir: Path) -> AsyncIterator[BrandAssets]:
-    """Download the assets into ``brand-<pid>`` under the temp dir, removed when the worker stops.
+class BrandCache:
+    def __init__(self, storage: Storage, temp_dir: Path) -> None:
+        self._storage = storage
+        self.folder = temp_dir / f"brand-{os.getpid()}"
+        self._assets = BrandAssets(
+            logo=self.folder / Path(LOGO_KEY).name,
+            intro=self.folder / Path(INTRO_KEY).name,
+            outro=self.folder / Path(OUTRO_KEY).name,
+        )
 
-    The pid in the name lets ``workdir.remove_stale`` clear the folder of a killed worker.
-    """
-    folder = temp_dir / f"brand-{os.getpid()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        paths = {}
-        for key in (LOGO_KEY, INTRO_KEY, OUTRO_KEY):
-            path = folder / Path(key).name
-            await storage.download(key, path)
-            paths[key] = path
-        yield BrandAssets(logo=paths[LOGO_KEY], intro=paths[INTRO_KEY], outro=paths[OUTRO_KEY])
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    async def get(self) -> BrandAssets:
+        """The local copies, downloaded first when missing; raises when the disk or S3 fails."""
+        wanted = {LOGO_KEY: self._assets.logo, INTRO_KEY: self._assets.intro, OUTRO_KEY: self._assets.outro}
+        missing = {key: path for key, path in wanted.items() if not path.is_file()}
+        if missing:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for key, path in missing.items():
+                partial = path.with_suffix(".partial")
+                await self._storage.download(key, partial)
+                partial.replace(path)
+        return self._assets
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from anb_common import keys, logs, messages
+from anb_transcoder.brand_cache import BrandCache
 from anb_transcoder.heartbeat import heartbeat
-from anb_transcoder.pipeline import BrandAssets, Cancelled, UnprocessableVideo, transcode
+from anb_transcoder.pipeline import Cancelled, UnprocessableVideo, transcode
 from anb_transcoder.progress import ProgressReporter
 from anb_transcoder.queue import JobQueue, Received
 from anb_transcoder.settings import WorkerSettings
@@ -57,7 +58,7 @@ class JobRunner:
         queue: JobQueue,
         storage: Storage,
         videos: VideoStore,
-        brand: BrandAssets,
+        brand: BrandCache,
     ) -> None:
         self._settings = settings
         self._queue = queue
@@ -110,6 +111,7 @@ class JobRunner:
             log.info("video already processed or failed; duplicate delivery ignored")
             return Settle.DELETE
         log.info("job started", extra={"receive_count": job.message.receive_count})
+        brand = await self._brand.get()
         with job_folder(self._settings.processing.temp_dir, video_id) as folder:
             source = folder / ("source" + PurePosixPath(original_key).suffix)
             target = folder / "processed.mp4"
@@ -133,7 +135,7 @@ class JobRunner:
                         transcode,
                         source,
                         target,
-                        self._brand,
+                        brand,
                         self._settings.processing,
                         reporter.update,
                         job.stop.is_set,

@@ -35,6 +35,14 @@ def job_folder(temp_dir: Path, video_id: uuid.UUID) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def check_writable(temp_dir: Path) -> None:
+    """Raise OSError unless a job folder can be made here now (disk full, read-only, not a folder)."""
+    probe = temp_dir / f"{_PREFIX}{os.getpid()}-probe"
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    probe.mkdir(exist_ok=True)
+    probe.rmdir()
+
+
 def remove_stale(temp_dir: Path) -> int:
     """Remove job folders whose worker process is gone; returns how many were removed."""
     if not temp_dir.is_dir():

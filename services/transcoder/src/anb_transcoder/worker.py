@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
-from anb_transcoder.brand_cache import brand_assets
+from anb_transcoder.brand_cache import BrandCache
 from anb_transcoder.dlq import sweep_forever
 from anb_transcoder.jobs import Job, JobRunner
 from anb_transcoder.protection import ScaleInProtection
@@ -24,7 +24,7 @@ from anb_transcoder.queue import JobQueue, Received
 from anb_transcoder.settings import WorkerSettings
 from anb_transcoder.storage import Storage
 from anb_transcoder.videos import VideoStore
-from anb_transcoder.workdir import remove_stale
+from anb_transcoder.workdir import check_writable, remove_stale
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ class Worker:
                 queue = await JobQueue.open(sqs, settings.aws.queue_name, settings.aws.dlq_name)
                 storage = Storage(s3, settings.aws.bucket)
                 videos = VideoStore(session_factory(engine))
-                brand = await stack.enter_async_context(brand_assets(storage, settings.processing.temp_dir))
+                brand = BrandCache(storage, settings.processing.temp_dir)
+                stack.callback(brand.remove)
                 protection = None
                 if settings.worker.asg_protection:
                     protection = await stack.enter_async_context(
@@ -79,7 +80,7 @@ class Worker:
                     extra={"concurrency": options.concurrency, "max_receive_count": queue.max_receive_count},
                 )
                 try:
-                    await self._consume(queue, runner, protection)
+                    await self._consume(queue, runner, brand, protection)
                     await self._drain()
                 finally:
                     sweeper.cancel()
@@ -90,7 +91,7 @@ class Worker:
         log.info("worker stopped")
 
     async def _consume(
-        self, queue: JobQueue, runner: JobRunner, protection: ScaleInProtection | None
+        self, queue: JobQueue, runner: JobRunner, brand: BrandCache, protection: ScaleInProtection | None
     ) -> None:
         options = self._settings.worker
         stopping = asyncio.create_task(self._stopping.wait())
@@ -100,6 +101,14 @@ class Worker:
                 free = options.concurrency - len(self._jobs)
                 if free <= 0:
                     await asyncio.wait({stopping, *self._jobs}, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                try:
+                    await self._ready(brand)
+                except Exception:
+                    # Polling now would take jobs only to fail them and burn their attempts.
+                    log.warning("workspace not ready; not polling", extra={"delay_s": backoff}, exc_info=True)
+                    await asyncio.wait({stopping}, timeout=backoff)
+                    backoff = min(_RECEIVE_BACKOFF_CAP_S, backoff * 2)
                     continue
                 receive = asyncio.create_task(
                     queue.receive(queue.url, free, options.wait_time_s, options.visibility_timeout_s)
@@ -129,6 +138,11 @@ class Worker:
                     task.add_done_callback(self._jobs.pop)
         finally:
             stopping.cancel()
+
+    async def _ready(self, brand: BrandCache) -> None:
+        """The temp dir takes a job folder and the brand assets are on disk (fetched if not)."""
+        check_writable(self._settings.processing.temp_dir)
+        await brand.get()
 
     async def _hand_back(self, queue: JobQueue, batch: list[Received]) -> None:
         for message in batch:
