@@ -111,7 +111,7 @@ newman: sync
 	clients/postman/node_modules/.bin/newman run collections/anb.postman_collection.json \
 	  --environment collections/postman_environment.json \
 	  --env-var base_url=$${ANB_API_URL:-http://127.0.0.1:8000/api} \
-	  --working-dir .devdata/newman --no-insecure-file-read
+	  --working-dir $(CURDIR)/.devdata/newman --no-insecure-file-read
 
 # ---- deploy (owned with deploy/) -------------------------------------------------------------
 .PHONY: deploy-tools

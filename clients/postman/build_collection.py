@@ -230,7 +230,8 @@ pm.collectionVariables.set('password', 'Cancha-2026-segura');
 pm.collectionVariables.set('last_name_a', `Díaz ${run}`);
 pm.collectionVariables.set('city_a', `Bogotá ${run}`);
 pm.collectionVariables.set('city_b', `Cali ${run}`);
-['token_a', 'token_b', 'video_id', 'video2_id', 'processed_url', 'poll_processing', 'poll_ranking']
+['token_a', 'token_b', 'video_id', 'video2_id', 'processed_url', 'voted', 'poll_processing',
+    'poll_ranking']
     .forEach((name) => pm.collectionVariables.unset(name));
 """
 
@@ -885,7 +886,9 @@ const attempt = Number(pm.collectionVariables.get('poll_ranking') || 0);
 pm.test('answers 200', () => pm.response.to.have.status(200));
 const rows = pm.response.json();
 const counted = rows.length === 1 && rows[0].votes >= 1;
-if (!counted && attempt < {RANKING_POLLS}) {{
+// Waiting only makes sense once the vote was taken; otherwise fail now.
+const voted = pm.collectionVariables.get('voted') === 'yes';
+if (!counted && voted && attempt < {RANKING_POLLS}) {{
     pm.collectionVariables.set('poll_ranking', attempt + 1);
     goTo(pm.info.requestName);
 }} else {{
@@ -1030,7 +1033,9 @@ pm.test("player A's video only", () => {
             "public/videos/{{video_id}}/vote",
             "Player B votes for A's published video: one vote per player per video.",
             status(200)
-            + f"pm.test('vote registered', () => pm.expect(pm.response.json().message).to.eql('{vote_ok}'));",
+            + "pm.test('vote registered', () => {\n"
+            + f"    pm.expect(pm.response.json().message).to.eql('{vote_ok}');\n}});\n"
+            + "if (pm.response.code === 200) { pm.collectionVariables.set('voted', 'yes'); }",
             auth="{{token_b}}",
             example=(200, {"message": vote_ok}),
         ),
