@@ -366,6 +366,7 @@ def test_responses_carry_security_headers(api: httpx.Client, player: Player) -> 
         "list": api.get("/videos", headers=player.auth),
         "login": api.post("/auth/login", json={"email": player.email, "password": PASSWORD}),
         "bad login": api.post("/auth/login", json={"email": player.email, "password": "wrong-password"}),
+        "bad signup": api.post("/auth/signup", json={"email": player.email}),
     }
     CREDENTIALS.add(responses["login"].json()["access_token"])
     for label, response in responses.items():
@@ -377,5 +378,5 @@ def test_responses_carry_security_headers(api: httpx.Client, player: Player) -> 
         server = headers.get("server", "")
         assert not re.search(r"\d", server), f"{label}: the server header tells a version: {server}"
         assert "x-powered-by" not in headers, label
-    for label in ("login", "bad login", "list"):
+    for label in ("login", "bad login", "bad signup", "list"):
         assert "no-store" in responses[label].headers.get("cache-control", ""), f"{label}: cacheable"
