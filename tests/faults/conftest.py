@@ -3,6 +3,7 @@ through an outage proxy and short queue timings so that recoveries happen within
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,10 @@ from anb_devstack.moto import free_port
 
 
 @pytest.fixture(scope="module")
-def fault_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultPlatform]:
-    workdir = tmp_path_factory.mktemp("fault-platform")
+def fault_platform(session_tmp: Path) -> Iterator[FaultPlatform]:
+    # Not pytest's tmp_path: a concurrent pytest run may reset its root to 0700, which locks out
+    # PostgreSQL's own user; session_tmp is ours alone.
+    workdir = Path(tempfile.mkdtemp(prefix="fault-platform-", dir=session_tmp))
     moto_port = free_port()
     proxy = FaultProxy(free_port(), moto_port)
     proxy.start()

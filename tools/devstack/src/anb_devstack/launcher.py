@@ -141,20 +141,26 @@ class Platform:
         threading.Thread(target=self._pump, args=("moto", process.stdout), daemon=True).start()
 
     def _wait_healthy(self, timeout_s: float = 180.0) -> None:
-        url = f"http://127.0.0.1:{self.ports.gateway}/api/health"
+        """Ready means both HTTP services answer: the gateway alone would accept uploads it cannot pass on."""
+        pending = [
+            f"http://127.0.0.1:{self.ports.ingest}/internal/health",
+            f"http://127.0.0.1:{self.ports.gateway}/api/health",
+        ]
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        while pending and time.monotonic() < deadline:
             for child in self._children:
                 if child.process.poll() is not None:
                     raise RuntimeError(f"{child.part} exited with {child.process.returncode} during start-up")
             try:
-                with urllib.request.urlopen(url, timeout=1) as response:
+                with urllib.request.urlopen(pending[0], timeout=1) as response:
                     if response.status == 200:
-                        return
+                        pending.pop(0)
+                        continue
             except OSError:
                 pass
             time.sleep(0.2)
-        raise TimeoutError(f"{url} did not answer 200 within {timeout_s:.0f} s")
+        if pending:
+            raise TimeoutError(f"{pending[0]} did not answer 200 within {timeout_s:.0f} s")
 
     def stop(self) -> None:
         # Reverse order: workers and web first (they hand back jobs and finish requests), storage last.
