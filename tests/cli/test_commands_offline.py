@@ -70,7 +70,7 @@ def test_upload_checks_the_title_before_sending(runner: CliRunner, tmp_path: Pat
 def test_a_server_that_is_not_the_api_is_reported(runner: CliRunner, tmp_path: Path) -> None:
     page = tmp_path / "site"
     (page / "public").mkdir(parents=True)
-    (page / "public" / "rankings").write_text("<html>not the API</html>")
+    (page / "public" / "rankings").write_text("<p>[red]not the API[/red]</p>")
     port = _closed_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(page)],
@@ -92,3 +92,4 @@ def test_a_server_that_is_not_the_api_is_reported(runner: CliRunner, tmp_path: P
         server.wait(timeout=10)
     assert result.exit_code == 1
     assert "did not answer JSON" in result.output
+    assert "[red]not the API[/red]" in " ".join(result.output.split()), "text printed as markup"

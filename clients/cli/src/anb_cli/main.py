@@ -12,6 +12,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -59,7 +60,8 @@ def _state(ctx: typer.Context) -> State:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]Error:[/] {message}", highlight=False)
+    # The API's detail is text, not markup: "[1080p]" must print as it is.
+    err.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
