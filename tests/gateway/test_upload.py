@@ -58,7 +58,7 @@ async def test_upload_streams_through_with_identity_and_relays_202(
         yield first
         # The rest is sent only once ingest has seen the first chunk: a gateway that buffered the
         # body would wait for the rest forever and this test would time out instead of passing.
-        assert await asyncio.to_thread(ingest.first_chunk.wait, 60)
+        assert await asyncio.to_thread(ingest.first_chunk.wait, 120)
         yield rest
 
     response = await api.post(
@@ -117,7 +117,7 @@ async def test_declared_size_over_the_limit_is_refused_before_the_body(
     )
     writer.write(head.encode())  # and not one byte of body
     await writer.drain()
-    status_line = await asyncio.wait_for(reader.readline(), 30)
+    status_line = await asyncio.wait_for(reader.readline(), 120)  # a guard against a hang only
     writer.close()
     assert status_line.split()[1] == b"400"
     assert len(ingest.received) == before
