@@ -14,7 +14,13 @@ from anb_devstack.running import RunningPlatform
 @pytest.fixture(scope="session")
 def platform(session_tmp: Path) -> Iterator[RunningPlatform]:
     try:
-        with running.platform(session_tmp / "platform", session_tmp / "platform.log", workers=2) as started:
+        with running.platform(
+            session_tmp / "platform",
+            session_tmp / "platform.log",
+            workers=2,
+            # Many e2e tests sign up and log in from this one address; the limit is meant for people.
+            extra_env={"ANB_AUTH_RATE_LIMIT_PER_MINUTE": "100000"},
+        ) as started:
             yield started
     except running.PlatformFailed as exc:
         pytest.fail(str(exc))
