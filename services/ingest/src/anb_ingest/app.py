@@ -44,12 +44,14 @@ async def upload(request: Request[object, object, State], state: State) -> Respo
         except identity.IdentityError as exc:
             log.warning("upload refused: bad internal identity", extra={"error": str(exc)})
             return _error(401, "Missing or invalid internal identity.")
-        content_length = request.headers.get("content-length")
+        declared = request.headers.get("content-length")
+        if declared is not None and not declared.isdigit():
+            return _error(400, "malformed_form: Content-Length is not a number.")
         try:
             video_id = await runtime.pipeline.accept(
                 request.stream(),
                 content_type=request.headers.get("content-type"),
-                content_length=int(content_length) if content_length else None,
+                content_length=int(declared) if declared is not None else None,
                 user_id=user_id,
             )
         except UploadRejected as exc:
