@@ -19,7 +19,7 @@ from pathlib import Path
 from anb_common.aws import Aws
 from anb_common.settings import AwsSettings
 from anb_devstack import running
-from loadtest import clips, locust_run, machine, search, seed, stages
+from loadtest import clips, locust_run, machine, ready, search, seed, stages
 
 # The login/signup limit is per client address, and every simulated player comes from 127.0.0.1.
 _ENV = {"ANB_AUTH_RATE_LIMIT_PER_MINUTE": "1000000"}
@@ -69,6 +69,7 @@ def main() -> None:
     with running.platform(
         out_dir / "platform", out_dir / "platform.log", workers=0, extra_env=_ENV
     ) as started:
+        ready.wait_for_ingest(started.ingest_url)
         host = started.api.removesuffix("/api")
         data = out_dir / "data.json"
         data.write_text(

@@ -29,7 +29,7 @@ import httpx
 import psutil
 
 from anb_devstack import running, secrets
-from loadtest import clips, machine
+from loadtest import clips, machine, ready
 
 _PASSWORD = "load-password-1"  # noqa: S105 - throwaway account on a local test platform
 
@@ -162,6 +162,7 @@ def main() -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         # A fresh platform per size: moto keeps every original in RAM.
         with running.platform(out_dir / "platform", out_dir / "platform.log", workers=0) as started:
+            ready.wait_for_ingest(started.ingest_url)
             client = _login(started.api)
             for workers in args.workers:
                 batches.append({"size_mb": size} | batch(started, client, clip, workers, args.jobs, out_dir))
