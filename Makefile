@@ -89,7 +89,7 @@ endif
 
 # 50 simulated players for 3 minutes against a fresh platform; fails on any 5xx, lost upload or broken invariant.
 soak: sync
-	$(UV) run --no-sync python -m anb_devstack.soak --users 50 --duration 180
+	$(UV) run --no-sync python -m anb_devstack.soak --users 50 --duration 180 --uploads 50
 
 # Every benchmark, then one table of the headline figures against their targets.
 bench: sync

@@ -110,6 +110,11 @@ async def _browse(player: Player, outcome: Outcome, rng: random.Random) -> None:
         outcome.record("rankings", await client.get("/public/rankings", params=params))
 
 
+def _share(uploads: int, users: int, index: int) -> int:
+    """Player ``index``'s part of ``uploads`` spread as evenly as whole uploads allow."""
+    return uploads // users + (1 if index < uploads % users else 0)
+
+
 async def _play(
     player: Player, clip: Path, deadline: float, uploads: int, outcome: Outcome, seed: int
 ) -> None:
@@ -165,9 +170,7 @@ class Report:
         return not self.server_errors and not self.not_processed and self.accepted > 0
 
 
-async def soak(
-    api: str, clip: Path, users: int, duration_s: float, uploads_per_user: int, drain_s: float
-) -> Report:
+async def soak(api: str, clip: Path, users: int, duration_s: float, uploads: int, drain_s: float) -> Report:
     outcome = Outcome()
     limits = httpx.Limits(max_connections=users * 2, max_keepalive_connections=users)
     async with httpx.AsyncClient(base_url=api, timeout=_TIMEOUT, limits=limits) as client:
@@ -175,7 +178,7 @@ async def soak(
         deadline = time.monotonic() + duration_s
         await asyncio.gather(
             *(
-                _play(player, clip, deadline, uploads_per_user, outcome, seed=index)
+                _play(player, clip, deadline, _share(uploads, users, index), outcome, seed=index)
                 for index, player in enumerate(players)
             )
         )
@@ -197,7 +200,7 @@ async def soak(
 
 
 def soak_fresh_platform(
-    workdir: Path, users: int, duration_s: float, uploads_per_user: int, drain_s: float, workers: int
+    workdir: Path, users: int, duration_s: float, uploads: int, drain_s: float, workers: int
 ) -> tuple[Report, list[str]]:
     """Start a platform as ``make run`` does, soak it, let the queue drain, then check the invariants."""
     # Imported here: the clip maker needs PyAV, which only the soak's own run requires.
@@ -208,11 +211,11 @@ def soak_fresh_platform(
     clip = workdir / "soak-clip.mp4"
     if not clip.exists():
         # The smallest clip the rules accept (20 s, 1080p) at a low frame rate: cheap to transcode.
-        make_clip(clip, width=1920, height=1080, seconds=20.5, fps=2)
+        make_clip(clip, width=1920, height=1080, seconds=20.5, fps=2, options={"crf": "40"})
     # The soak signs up all its players from one address; the login/signup rate limit is for people.
     relaxed = {"ANB_AUTH_RATE_LIMIT_PER_MINUTE": "100000"}
     with running.platform(workdir / "platform", workdir / "platform.log", workers, relaxed) as started:
-        report = asyncio.run(soak(started.api, clip, users, duration_s, uploads_per_user, drain_s))
+        report = asyncio.run(soak(started.api, clip, users, duration_s, uploads, drain_s))
         scope = invariants.Scope(aws=started.aws, db_url=started.db_url, temp_dir=started.temp_dir)
         asyncio.run(invariants.settle(scope, drain_s))
         problems = asyncio.run(invariants.check(scope))
@@ -224,12 +227,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(".devdata/soak"))
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=180.0)
-    parser.add_argument("--uploads-per-user", type=int, default=1)
+    parser.add_argument("--uploads", type=int, default=50, help="uploads in all, spread over the players")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--drain", type=float, default=900.0, help="how long to wait for processing after")
     args = parser.parse_args()
     report, problems = soak_fresh_platform(
-        args.workdir.resolve(), args.users, args.duration, args.uploads_per_user, args.drain, args.workers
+        args.workdir.resolve(), args.users, args.duration, args.uploads, args.drain, args.workers
     )
     print(json.dumps(report.__dict__ | {"passed": report.passed, "invariant_violations": problems}, indent=2))
     sys.exit(0 if report.passed and not problems else 1)
