@@ -166,3 +166,22 @@ async def test_upload_without_token_is_401_and_never_reaches_ingest(
     response = await api.post("/api/videos/upload", content=body, headers=headers(None, body))
     assert response.status_code == 401
     assert len(ingest.received) == before
+
+
+async def test_refused_upload_closes_the_connection_instead_of_leaving_the_body_unread(
+    gateway: Gateway, ingest: StandInIngest
+) -> None:
+    # A client still sending its (large) body must get the answer and a closed connection, not a hang.
+    host, port = gateway.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (
+        f"POST /api/videos/upload HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: 50000000\r\n\r\n"
+    )
+    writer.write(head.encode() + b"\0" * 65536)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 120)  # read() returns only once the server closes
+    writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"401"
+    assert b"connection: close" in rest.lower()

@@ -45,15 +45,28 @@ def validation_detail(exc: ValidationException) -> str:
     return "; ".join(parts) or _rule(exc.detail)
 
 
+def _unread_body_headers(request: Request[Any, Any, Any], headers: dict[str, str] | None) -> dict[str, str]:
+    """Close the connection when refusing an upload before reading it.
+
+    The upload's body is streamed, so a refusal (401, 400) leaves up to 100 MB unread on the socket:
+    the connection cannot carry another request, and a client still sending would otherwise wait.
+    """
+    merged = dict(headers or {})
+    if request.method == "POST" and request.url.path.endswith("/videos/upload"):
+        merged["Connection"] = "close"
+    return merged
+
+
 def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    return _body(400, validation_detail(exc))
+    return _body(400, validation_detail(exc), _unread_body_headers(request, None))
 
 
 def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    headers = _unread_body_headers(request, exc.headers)
     if exc.status_code >= 500:
         log.error("%s %s answered %s: %s", request.method, request.url.path, exc.status_code, exc.detail)
-        return _body(exc.status_code, _internal_detail(), exc.headers)
-    return _body(exc.status_code, exc.detail, exc.headers)
+        return _body(exc.status_code, _internal_detail(), headers)
+    return _body(exc.status_code, exc.detail, headers)
 
 
 def _internal_detail() -> str:

@@ -35,9 +35,13 @@ class _ClientGone(Exception):
     """The client disconnected before sending the whole body."""
 
 
+# A refused upload may leave most of its body unread on the socket: close rather than reuse it.
+_CLOSE = {"Connection": "close"}
+
+
 def _error(status_code: int, detail: str) -> Response[bytes]:
     body = json.dumps({"status_code": status_code, "detail": detail}, ensure_ascii=False).encode()
-    return Response(body, status_code=status_code, media_type="application/json")
+    return Response(body, status_code=status_code, media_type="application/json", headers=_CLOSE)
 
 
 class IngestProxy:
@@ -124,7 +128,12 @@ class IngestProxy:
         except ValueError:
             detail = None
         if response.status_code in (202, 400) and isinstance(detail, dict):
-            return Response(response.content, status_code=response.status_code, media_type="application/json")
+            return Response(
+                response.content,
+                status_code=response.status_code,
+                media_type="application/json",
+                headers=_CLOSE if response.status_code == 400 else None,
+            )
         if response.status_code == 413 and isinstance(detail, dict):
             # The contract answers an oversized file with 400, whichever side noticed it.
             return _error(400, str(detail.get("detail") or "video_file: el archivo es demasiado grande."))
