@@ -115,8 +115,10 @@ class Relay:
                 raise
             except Exception as exc:
                 failures += 1
-                # Doubling with full jitter: instances that saw the same outage do not retry in step.
-                delay = min(self._backoff_cap_s, self._interval_s * 2**failures) * random.uniform(0.5, 1)
+                # Doubling (exponent capped: an outage of hours must not overflow it) with jitter, so
+                # that instances which saw the same outage do not retry in step.
+                backoff = self._interval_s * 2 ** min(failures, 20)
+                delay = min(self._backoff_cap_s, backoff) * random.uniform(0.5, 1)
                 log.warning(
                     "outbox relay could not publish; retrying",
                     extra={"error": repr(exc), "retry_in_s": round(delay, 2), "failures": failures},

@@ -50,7 +50,7 @@ class PartWriter:
     async def finish(self) -> None:
         """Upload the last (possibly short) part and wait for every part to be stored."""
         await self._flush()
-        while self._spool.size - self._shipped > 0 or self._next_number == 1:
+        while self._spool.size - self._shipped > 0:
             await self._ship(min(self._part_size, self._spool.size - self._shipped))
         self._spool.seal()
         if self._tasks:
