@@ -26,6 +26,7 @@ class CountingSink:
     def __init__(self, inner: MultipartSink) -> None:
         self._inner = inner
         self.key = inner.key
+        self.upload_id = inner.upload_id
         self.in_flight = 0
         self.max_in_flight = 0
         self.sizes: dict[int, int] = {}
