@@ -99,6 +99,8 @@ def worker_settings(
             retry_base_s=0,
             progress_interval_s=0.2,
             dlq_sweep_interval_s=0.5,
+            # Swept dead letters stay visible, so that a test can read them after the sweeper.
+            dlq_hold_s=0,
         ),
     )
 
@@ -117,6 +119,7 @@ def worker_env(service_env: dict[str, str], worker_settings: WorkerSettings) -> 
         "ANB_WORKER_RETRY_BASE_S": str(options.retry_base_s),
         "ANB_WORKER_PROGRESS_INTERVAL_S": str(options.progress_interval_s),
         "ANB_WORKER_DLQ_SWEEP_INTERVAL_S": str(options.dlq_sweep_interval_s),
+        "ANB_WORKER_DLQ_HOLD_S": str(options.dlq_hold_s),
         "PYTHONUNBUFFERED": "1",
     }
 

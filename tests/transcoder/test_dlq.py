@@ -45,3 +45,15 @@ async def test_sweep_fails_stuck_videos_and_keeps_the_dead_letters(
     assert finished_row is not None
     assert finished_row.status == "processed"
     assert await queues.depth(queues.dlq_url) == 3
+
+
+async def test_sweep_ends_when_letters_come_straight_back(
+    aws: Aws, queues: Queues, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await queues.send("garbage")
+    async with aws.sqs() as sqs:
+        letters = await queues.receive_all(queues.url)
+        await sqs.send_message(QueueUrl=queues.dlq_url, MessageBody=letters[0]["Body"])
+        queue = await JobQueue.open(sqs, queues.name, queues.dlq_name)
+        # With no hold, every letter is visible again at once: the sweep must still end.
+        assert await sweep_once(queue, VideoStore(sessions), hold_s=0) == 0

@@ -144,7 +144,7 @@ async def test_a_worker_that_cannot_write_its_temp_dir_takes_no_job(
         async with running(worker_settings):
 
             def refused() -> bool:
-                return any(r.getMessage() == "workspace not ready; not polling" for r in caplog.records)
+                return any(r.getMessage() == "not ready for jobs; not polling" for r in caplog.records)
 
             async def noticed() -> bool:
                 return refused()

@@ -24,11 +24,14 @@ log = logging.getLogger(__name__)
 async def sweep_once(queue: JobQueue, videos: VideoStore, hold_s: int) -> int:
     """Read every visible dead letter once; returns how many videos were marked failed."""
     marked = 0
+    seen: set[str] = set()
     while True:
-        batch = await queue.receive(queue.dlq_url, 10, 0, hold_s)
+        batch = [m for m in await queue.receive(queue.dlq_url, 10, 0, hold_s) if m.message_id not in seen]
         if not batch:
+            # Empty, or only letters this sweep already read (a short hold makes them visible again).
             return marked
         for message in batch:
+            seen.add(message.message_id)
             with logs.bound(job_id=message.message_id):
                 try:
                     video_id = messages.decode(message.body).video_id

@@ -13,8 +13,10 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import TypeVar
 
 from anb_common import keys, logs, messages
 from anb_transcoder.brand_cache import BrandCache
@@ -28,6 +30,9 @@ from anb_transcoder.videos import GAVE_UP_REASON, Start, VideoStore
 from anb_transcoder.workdir import job_folder
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_STEADY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 MISSING_ORIGINAL_REASON = "The uploaded file could not be found. Please upload the video again."
 
@@ -141,8 +146,9 @@ class JobRunner:
                         job.stop.is_set,
                     )
                 except UnprocessableVideo as exc:
-                    log.info("video cannot be processed", extra={"reason": str(exc)})
-                    await self._videos.failed(video_id, str(exc))
+                    reason = exc.reason
+                    log.info("video cannot be processed", extra={"reason": reason})
+                    await _steadily("marking the video failed", lambda: self._videos.failed(video_id, reason))
                     return Settle.DELETE
                 except Cancelled:
                     if reporter.lost:
@@ -151,12 +157,12 @@ class JobRunner:
                     return Settle.HAND_BACK
             elapsed = round(time.monotonic() - clock, 3)
             log.info("transcoded", extra={"seconds": elapsed, "output_s": round(result.duration_s, 3)})
-            if not await self._videos.exists(video_id):
+            if not await _steadily("checking the row", lambda: self._videos.exists(video_id)):
                 return await self._lost(video_id)
             clock = time.monotonic()
             key = keys.processed_key(video_id)
-            await self._storage.upload_video(target, key)
-            if not await self._videos.processed(video_id, key):
+            await _steadily("uploading the result", lambda: self._storage.upload_video(target, key))
+            if not await _steadily("publishing the result", lambda: self._videos.processed(video_id, key)):
                 return await self._lost(video_id)
         log.info("job done", extra={"processed_key": key, "publish_s": round(time.monotonic() - clock, 3)})
         return Settle.DELETE
@@ -201,6 +207,21 @@ class JobRunner:
         except Exception:
             # SQS's own redrive moves it after maxReceiveCount receives.
             log.exception("could not move the malformed message to the DLQ")
+
+
+async def _steadily(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """Retry a step that follows a finished transcode: a database restart or failover, or an S3
+    hiccup, lasts seconds, and riding it out beats throwing the transcode away (the heartbeat keeps
+    the message ours meanwhile). Past about half a minute the error goes to the queue's retries."""
+    for delay in (*_STEADY_DELAYS_S, None):
+        try:
+            return await call()
+        except Exception:
+            if delay is None:
+                raise
+            log.warning("step failed; retrying", extra={"step": what, "delay_s": delay}, exc_info=True)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
 
 
 def retry_delay(receive_count: int, base_s: int, cap_s: int) -> int:

@@ -23,6 +23,10 @@ class Storage:
         self._s3 = s3
         self._bucket = bucket
 
+    async def ping(self) -> None:
+        """Raise unless the bucket answers."""
+        await self._s3.head_bucket(Bucket=self._bucket)
+
     async def download(self, key: str, path: Path) -> None:
         try:
             response = await self._s3.get_object(Bucket=self._bucket, Key=key)

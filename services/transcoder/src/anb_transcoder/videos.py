@@ -53,6 +53,11 @@ class VideoStore:
         """Record progress; False when the video is no longer ours to process (deleted, finished)."""
         return await self._guarded(video_id, (VideoStatus.PROCESSING,), progress=max(0, min(99, percent)))
 
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        async with self._sessions() as session:
+            await session.execute(select(1))
+
     async def exists(self, video_id: uuid.UUID) -> bool:
         async with self._sessions() as session:
             return (await session.execute(select(Video.id).where(Video.id == video_id))).first() is not None

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
@@ -80,7 +81,9 @@ class Worker:
                     extra={"concurrency": options.concurrency, "max_receive_count": queue.max_receive_count},
                 )
                 try:
-                    await self._consume(queue, runner, brand, protection)
+                    await self._consume(
+                        queue, runner, _Readiness(settings, brand, videos, storage), protection
+                    )
                     await self._drain()
                 finally:
                     sweeper.cancel()
@@ -91,7 +94,7 @@ class Worker:
         log.info("worker stopped")
 
     async def _consume(
-        self, queue: JobQueue, runner: JobRunner, brand: BrandCache, protection: ScaleInProtection | None
+        self, queue: JobQueue, runner: JobRunner, ready: _Readiness, protection: ScaleInProtection | None
     ) -> None:
         options = self._settings.worker
         stopping = asyncio.create_task(self._stopping.wait())
@@ -103,10 +106,10 @@ class Worker:
                     await asyncio.wait({stopping, *self._jobs}, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 try:
-                    await self._ready(brand)
+                    await ready.check()
                 except Exception:
                     # Polling now would take jobs only to fail them and burn their attempts.
-                    log.warning("workspace not ready; not polling", extra={"delay_s": backoff}, exc_info=True)
+                    log.warning("not ready for jobs; not polling", extra={"delay_s": backoff}, exc_info=True)
                     await asyncio.wait({stopping}, timeout=backoff)
                     backoff = min(_RECEIVE_BACKOFF_CAP_S, backoff * 2)
                     continue
@@ -139,11 +142,6 @@ class Worker:
         finally:
             stopping.cancel()
 
-    async def _ready(self, brand: BrandCache) -> None:
-        """The temp dir takes a job folder and the brand assets are on disk (fetched if not)."""
-        check_writable(self._settings.processing.temp_dir)
-        await brand.get()
-
     async def _hand_back(self, queue: JobQueue, batch: list[Received]) -> None:
         for message in batch:
             try:
@@ -175,6 +173,23 @@ class Worker:
             for job in self._jobs.values():
                 job.stop.set()
             await asyncio.wait(set(self._jobs))
+
+
+@dataclass(frozen=True)
+class _Readiness:
+    """What a job needs before it is worth taking one: while the disk, the database or the bucket
+    is out, a taken job would only fail and spend one of its three attempts."""
+
+    settings: WorkerSettings
+    brand: BrandCache
+    videos: VideoStore
+    storage: Storage
+
+    async def check(self) -> None:
+        check_writable(self.settings.processing.temp_dir)
+        await self.brand.get()
+        await self.videos.ping()
+        await self.storage.ping()
 
 
 @contextlib.asynccontextmanager
