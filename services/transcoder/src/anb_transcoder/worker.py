@@ -1,5 +1,8 @@
 """The consumer: long-polls the queue while job slots are free, runs jobs, shuts down gracefully.
 
+It polls only while the temp dir, the database and the bucket answer (``_Readiness``), and runs a
+dead-letter sweeper beside the jobs (see ``dlq``).
+
 Shutdown (``request_stop``, wired to SIGTERM/SIGINT): stop receiving at once (an in-flight long poll
 is abandoned; a message it may have been handed reappears after its visibility timeout), give the
 running jobs ``grace_s`` to finish, then cancel them; a cancelled job hands its message back.
