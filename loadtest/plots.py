@@ -74,7 +74,7 @@ def ramp_plot(size: int, report: dict[str, Any], out: Path) -> Path | None:
     bottom.axhline(P95_LIMIT_MS, color="red", linestyle=":", linewidth=1, label="limit 1 s")
     top.set(ylabel="users")
     twin.set(ylabel="requests/s")
-    bottom.set(xlabel="seconds since start", ylabel="p95 (ms, 10 s window)", yscale="log")
+    bottom.set(xlabel="seconds since start", ylabel="p95 since the start (ms)", yscale="log")
     top.set_title(f"Web tier, {size} MB uploads: ramp then hold", fontsize=10)
     top.legend(loc="upper left", fontsize=7)
     twin.legend(loc="lower right", fontsize=7)

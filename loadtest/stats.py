@@ -79,7 +79,10 @@ def evaluate(aggregate: Row, p95_limit_ms: float = P95_LIMIT_MS, error_limit: fl
 
 @dataclass(frozen=True)
 class Sample:
-    """One second of ``<prefix>_stats_history.csv`` (the Aggregated line)."""
+    """One second of ``<prefix>_stats_history.csv`` (the Aggregated line).
+
+    Without ``--csv-full-history`` Locust writes the percentiles there cumulatively, since the start.
+    """
 
     timestamp: int
     users: int
