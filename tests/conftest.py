@@ -25,7 +25,9 @@ from anb_devstack.provision import provision
 def session_tmp() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="anb-tests-"))
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    # ANB_KEEP_TEST_TMP=1 keeps the platforms' logs and data for a post-mortem.
+    if not os.environ.get("ANB_KEEP_TEST_TMP"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

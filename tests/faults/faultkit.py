@@ -25,6 +25,7 @@ FAULT_ENV = {
     "ANB_WORKER_DLQ_SWEEP_INTERVAL_S": "2",
     "ANB_INGEST_RELAY_INTERVAL_S": "0.5",
     "ANB_INGEST_RELAY_BACKOFF_CAP_S": "2",
+    "ANB_INGEST_RECOVERY_INTERVAL_S": "2",
     "ANB_AUTH_RATE_LIMIT_PER_MINUTE": "100000",
     # botocore's retries would otherwise ride out a short outage; faults should reach our own code.
     "ANB_AWS_MAX_ATTEMPTS": "2",

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 from faultkit import FaultPlatform, Player, new_player
 
 from anb_devstack.postgres import EmbeddedPostgres
@@ -79,7 +80,11 @@ async def test_postgres_restarted_under_load(fault_platform: FaultPlatform, acce
     port = urlsplit(fault_platform.running.db_url).port
     assert port is not None
     postmaster.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown, as a restart does
-    postmaster.wait(30)
+    # Not our child: once it exits it stays a zombie until the launcher reaps it, so wait for either.
+    deadline = time.monotonic() + 60
+    while postmaster.is_running() and postmaster.status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "PostgreSQL did not shut down"
+        await asyncio.sleep(0.2)
     await asyncio.sleep(2)
     restarted = EmbeddedPostgres(fault_platform.running.devdata / "pg", port)
     restarted.start()

@@ -97,7 +97,7 @@ async def test_recover_undoes_each_crash_point(
         ]
         folders.append(crashed_folder(tmp_path, None))  # 4. died before touching S3
 
-        assert await recover(tmp_path, store, sessions, older_than_s=86_400) == 4
+        assert await recover(tmp_path, store, sessions, older_than_s=86_400, at_start_up=True) == 4
 
         assert not any(folder.exists() for folder in folders)
         uploads = await s3.list_multipart_uploads(Bucket=bucket)

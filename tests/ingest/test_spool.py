@@ -36,8 +36,21 @@ def test_orphans_are_folders_of_dead_processes_or_too_old(tmp_path: Path) -> Non
         folder.mkdir()
     a_day_ago = time.time() - 90_000
     os.utime(old, (a_day_ago, a_day_ago))
-    assert set(orphans(tmp_path, older_than_s=86_400)) == {dead, old}
-    assert orphans(tmp_path / "missing", older_than_s=600) == []
+    assert set(orphans(tmp_path, older_than_s=86_400, at_start_up=True)) == {dead, old}
+    assert orphans(tmp_path / "missing", older_than_s=600, at_start_up=True) == []
+
+
+def test_own_folders_are_live_uploads_after_start_up_unless_marked_for_retry(tmp_path: Path) -> None:
+    live = Spool(tmp_path, "clip")
+    failed = Spool(tmp_path, "clip")
+    failed.keep_for_retry()
+    failed.close()
+    assert failed.folder.exists()
+    assert not failed.path.exists()
+    # At start-up any folder with our pid is an earlier process's; while serving, ours are live.
+    assert set(orphans(tmp_path, older_than_s=86_400, at_start_up=True)) == {live.folder, failed.folder}
+    assert orphans(tmp_path, older_than_s=86_400, at_start_up=False) == [failed.folder]
+    live.close()
 
 
 def test_journal_round_trip(tmp_path: Path) -> None:

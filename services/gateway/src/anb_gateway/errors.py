@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -74,7 +75,27 @@ def _internal_detail() -> str:
     return f"Error interno del servidor (referencia {request_id})."
 
 
+# What a database outage or restart looks like through asyncpg: refused or dropped connections, a
+# server shutting down or starting up (class 57 "operator intervention"), a pool that timed out.
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, DATABASE_OUTAGES):
+        # Not a bug of ours and not the client's: say so, so that clients and the ALB retry later.
+        log.warning("database unavailable in %s %s: %r", request.method, request.url.path, exc)
+        return _body(
+            503,
+            "Servicio no disponible temporalmente; intente de nuevo en unos segundos.",
+            {"Retry-After": "5"},
+        )
     # The trace goes to the log with the request id bound by the edge middleware; the client gets the id.
     log.exception("unhandled error in %s %s", request.method, request.url.path)
     return _body(HTTP_500_INTERNAL_SERVER_ERROR, _internal_detail())

@@ -7,6 +7,8 @@ identity as a short-lived internal token, and relay ingest's answer.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -42,6 +44,19 @@ _CLOSE = {"Connection": "close"}
 def _error(status_code: int, detail: str) -> Response[bytes]:
     body = json.dumps({"status_code": status_code, "detail": detail}, ensure_ascii=False).encode()
     return Response(body, status_code=status_code, media_type="application/json", headers=_CLOSE)
+
+
+# How long a refused upload's remaining body is read and dropped before answering: a client that is
+# still sending only sees our answer if we let it finish (closing under it resets the connection and
+# its buffered answer with it), but a slow or endless sender must not hold the handler for long.
+_DRAIN_S = 5.0
+
+
+async def _drain(request: Request[Any, Any, Any]) -> None:
+    with contextlib.suppress(Exception):  # a timeout or a client gone: either way, answer now
+        async with asyncio.timeout(_DRAIN_S):
+            async for _ in request.stream():
+                pass
 
 
 class IngestProxy:
@@ -120,6 +135,8 @@ class IngestProxy:
         except httpx.HTTPError as exc:
             log.error("upload to ingest failed: %r", exc)
             return _error(502, "La carga se interrumpió entre servicios; intente de nuevo.")
+        if response.status_code != 202:
+            await _drain(request)
         return self._relay(response)
 
     def _relay(self, response: httpx.Response) -> Response[bytes]:

@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.response import Response
 
 from anb_common import identity, logs
-from anb_ingest.pipeline import UploadRejected
+from anb_ingest.pipeline import DependencyUnavailable, UploadRejected
 from anb_ingest.runtime import Runtime
 from anb_ingest.settings import IngestSettings
 
@@ -57,6 +57,9 @@ async def upload(request: Request[object, object, State], state: State) -> Respo
         except UploadRejected as exc:
             log.info("upload rejected", extra={"rule": exc.rule, "detail": exc.detail})
             return _error(400, f"{exc.rule}: {exc.detail}")
+        except DependencyUnavailable:
+            # Nothing was kept; the client may simply try again once storage answers.
+            return _error(503, "Storage is unavailable right now; nothing was kept, please try again.")
         log.info("upload accepted", extra={"video_id": str(video_id), "user_id": str(user_id)})
         return Response(
             {"message": ACCEPTED_MESSAGE, "task_id": str(video_id), "video_id": str(video_id)},

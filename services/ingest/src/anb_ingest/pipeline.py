@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common import keys
@@ -35,6 +37,14 @@ log = logging.getLogger(__name__)
 FILE_FIELD = "video_file"
 TITLE_FIELD = "title"
 MAX_TITLE_CHARS = 200
+
+
+class DependencyUnavailable(Exception):
+    """Storage, queue or database did not answer: the upload is undone and may be retried later."""
+
+
+# What a dependency outage looks like from here (connection refused, timeouts, 5xx, a dropped pool).
+_OUTAGES: tuple[type[BaseException], ...] = (BotoCoreError, ClientError, DBAPIError, ConnectionError)
 
 
 class UploadRejected(Exception):
@@ -104,7 +114,8 @@ class Pipeline:
                 await upload.complete()
             except BaseException:
                 # BaseException: a client that disconnects cancels or interrupts us mid-body, too.
-                await _shielded(upload.discard(), "abort the multipart upload")
+                if not await _shielded(upload.discard(), "abort the multipart upload"):
+                    upload.spool.keep_for_retry()
                 raise
             assert received.key is not None
             video = NewVideo(
@@ -113,8 +124,12 @@ class Pipeline:
             try:
                 outbox_id = await record(self._sessions, video)
             except BaseException:
-                await _shielded(self._store.delete(received.key), "delete the unrecorded object")
+                if not await _shielded(self._store.delete(received.key), "delete the unrecorded object"):
+                    upload.spool.keep_for_retry()
                 raise
+        except _OUTAGES as exc:
+            log.warning("upload undone: a dependency did not answer", extra={"error": repr(exc)})
+            raise DependencyUnavailable(str(exc)) from exc
         finally:
             upload.spool.close()
         await self._publish_now(outbox_id)
@@ -280,20 +295,22 @@ async def _capped(body: AsyncIterator[bytes], limits: UploadLimits) -> AsyncIter
 
 
 # Cleanups that outlive a cancelled request are kept referenced here until they finish.
-_cleanups: set[asyncio.Task[None]] = set()
+_cleanups: set[asyncio.Task[bool]] = set()
 
 
-async def _shielded(cleanup: Coroutine[Any, Any, None], what: str) -> None:
+async def _shielded(cleanup: Coroutine[Any, Any, None], what: str) -> bool:
     """Run ``cleanup`` to its end even if this request is being cancelled (the client went away),
-    and never let its own failure hide the error that made it necessary."""
+    and never let its own failure hide the error that made it necessary. True when it worked."""
     task = asyncio.create_task(_logged(cleanup, what))
     _cleanups.add(task)
     task.add_done_callback(_cleanups.discard)
-    await asyncio.shield(task)
+    return await asyncio.shield(task)
 
 
-async def _logged(cleanup: Coroutine[Any, Any, None], what: str) -> None:
+async def _logged(cleanup: Coroutine[Any, Any, None], what: str) -> bool:
     try:
         await cleanup
     except Exception:
-        log.exception("could not %s; the bucket's lifecycle rule is the remaining net", what)
+        log.exception("could not %s; the periodic recovery will try again", what)
+        return False
+    return True

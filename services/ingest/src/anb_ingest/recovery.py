@@ -1,6 +1,7 @@
 """Undo what a crashed ingest process left: open multipart uploads, unrecorded objects, spools.
 
-Runs at start-up, before the app takes requests. Each orphaned spool folder (see ``spool.orphans``)
+Runs at start-up, before the app takes requests, and then periodically for uploads whose own cleanup
+failed because storage was unreachable. Each orphaned spool folder (see ``spool.orphans``)
 names the S3 upload it fed in its journal: the multipart upload is aborted (a no-op once it was
 completed), and a completed object that no video row owns is deleted (the process died between
 completing it and committing the row). An object a row owns is the video's original and stays.
@@ -25,12 +26,17 @@ log = logging.getLogger(__name__)
 
 
 async def recover(
-    parent: Path, store: UploadStore, sessions: async_sessionmaker[AsyncSession], *, older_than_s: float
+    parent: Path,
+    store: UploadStore,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    older_than_s: float,
+    at_start_up: bool,
 ) -> int:
     """Clean up every orphaned upload under ``parent``; return how many. A folder whose cleanup
     fails is kept, so that the next start tries again."""
     recovered = 0
-    for folder in orphans(parent, older_than_s):
+    for folder in orphans(parent, older_than_s, at_start_up=at_start_up):
         journal = read_journal(folder)
         try:
             if journal is not None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
@@ -16,7 +19,21 @@ from anb_ingest.outbox import Outbox, Relay
 from anb_ingest.pipeline import Pipeline
 from anb_ingest.recovery import recover
 from anb_ingest.s3store import S3UploadStore
-from anb_ingest.settings import IngestSettings
+from anb_ingest.settings import IngestOptions, IngestSettings
+
+log = logging.getLogger(__name__)
+
+
+async def _recover_periodically(
+    parent: Path, store: S3UploadStore, sessions: async_sessionmaker[AsyncSession], options: IngestOptions
+) -> None:
+    while True:
+        await asyncio.sleep(options.recovery_interval_s)
+        try:
+            await recover(parent, store, sessions, older_than_s=options.stale_spool_s, at_start_up=False)
+        except Exception:
+            # The next round tries again; the janitor must outlive any one outage.
+            log.exception("upload recovery round failed")
 
 
 class Runtime:
@@ -55,7 +72,9 @@ class Runtime:
             quick_sqs = await stack.enter_async_context(Aws(quick).sqs())
             sessions = session_factory(engine)
             store = S3UploadStore(s3, settings.aws.bucket)
-            await recover(options.temp_dir, store, sessions, older_than_s=options.stale_spool_s)
+            await recover(
+                options.temp_dir, store, sessions, older_than_s=options.stale_spool_s, at_start_up=True
+            )
             outbox = Outbox(sessions)
             self._pipeline = Pipeline(
                 limits=settings.upload,
@@ -74,9 +93,13 @@ class Runtime:
                 grace_s=options.relay_grace_s,
             )
             task = asyncio.create_task(relay.run(), name="outbox-relay")
+            janitor = asyncio.create_task(
+                _recover_periodically(options.temp_dir, store, sessions, options), name="upload-recovery"
+            )
             try:
                 yield
             finally:
+                janitor.cancel()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

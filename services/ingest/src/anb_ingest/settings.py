@@ -17,6 +17,8 @@ class IngestOptions(BaseSettings):
 
     temp_dir: Path = Path("/tmp/anb-ingest")  # noqa: S108 - a per-upload subfolder is created and removed
     """Where each upload spools its local copy for probing (one subfolder per upload, always removed)."""
+    recovery_interval_s: float = Field(default=30.0, gt=0)
+    """How often interrupted uploads whose cleanup failed (storage was down) are tried again."""
     stale_spool_s: float = Field(default=24 * 3600, gt=0)
     """Age past which a spool folder is an interrupted upload's leftover even if a process with its
     owner's pid is alive (pids are reused); a day, like the bucket's rule for incomplete multipart

@@ -40,20 +40,31 @@ class Journal:
     upload_id: str
 
 
-def orphans(parent: Path, older_than_s: float) -> list[Path]:
-    """Spool folders no live upload owns: their process is gone, or they are older than any upload.
+# A folder whose cleanup failed (storage unreachable) is kept with this marker: the periodic recovery
+# retries it, so the open multipart upload does not wait a day for the bucket's lifecycle rule.
+RETRY_MARKER = "cleanup-pending"
+
+
+def orphans(parent: Path, older_than_s: float, *, at_start_up: bool) -> list[Path]:
+    """Spool folders no live upload owns: their process is gone, their cleanup is pending a retry,
+    or they are older than any upload.
 
     Folder names carry the owner's pid, so that worker processes sharing ``parent`` leave each
-    other's live uploads alone. Called at start-up, before this process has uploads of its own:
-    a folder with our pid is from an earlier process that had it (a container's pid 1, say).
+    other's live uploads alone. At start-up this process has no uploads of its own yet, so a folder
+    with our pid is from an earlier process that had it (a container's pid 1, say); later, our own
+    folders are live uploads unless marked for retry.
     """
     if not parent.is_dir():
         return []
     cutoff = time.time() - older_than_s
     found = []
     for folder in parent.glob(FOLDER_PREFIX + "*"):
+        if not folder.is_dir():
+            continue
         owner = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
-        if folder.is_dir() and (not _alive(owner) or folder.stat().st_mtime < cutoff):
+        ours = owner == str(os.getpid())
+        dead = (at_start_up or not ours) and not _alive(owner)
+        if (folder / RETRY_MARKER).exists() or dead or folder.stat().st_mtime < cutoff:
             found.append(folder)
     return found
 
@@ -129,8 +140,16 @@ class Spool:
     def sha256(self) -> str:
         return self._sha256.hexdigest()
 
+    def keep_for_retry(self) -> None:
+        """Leave the folder and its journal to the periodic recovery: our own cleanup failed."""
+        (self.folder / RETRY_MARKER).touch()
+
     def close(self) -> None:
         self.seal()
+        if (self.folder / RETRY_MARKER).exists():
+            # The spooled copy is of no use to the retry; only the journal is.
+            self.path.unlink(missing_ok=True)
+            return
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
