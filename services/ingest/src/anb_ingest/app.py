@@ -74,5 +74,7 @@ def create_app(settings: IngestSettings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[health, upload],
         lifespan=[runtime.lifespan],
+        # Our JSON logging (anb_common.logs) is already configured; Litestar must not replace it.
+        logging_config=None,
         state=State({"runtime": runtime}),
     )
