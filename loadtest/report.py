@@ -58,10 +58,19 @@ def web_table(report: dict[str, Any]) -> str:
     return _table(header, rows)
 
 
+def _cpu_per_video(batch: dict[str, Any]) -> float | None:
+    """CPU seconds the transcoder processes spent per finished video: the figure other load cannot shrink."""
+    pct = (batch.get("our_cpu_pct_of_one_core") or {}).get("transcoder")
+    if pct is None or not batch["processed"]:
+        return None
+    return round(pct / 100 * batch["span_s"] / batch["processed"], 1)
+
+
 def workers_table(report: dict[str, Any]) -> str:
     header = [
         "clip", "workers", "jobs", "processed", "span s", "videos/min", "mean service s", "max service s",
-        "machine CPU %", "foreign CPU %", "our CPU, % of one core", "finished (UTC)",
+        "transcoder CPU s/video", "machine CPU %", "foreign CPU %", "our CPU, % of one core",
+        "finished (UTC)",
     ]  # fmt: skip
     rows = [
         [
