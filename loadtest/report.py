@@ -63,7 +63,7 @@ def _cpu_per_video(batch: dict[str, Any]) -> float | None:
     pct = (batch.get("our_cpu_pct_of_one_core") or {}).get("transcoder")
     if pct is None or not batch["processed"]:
         return None
-    return round(pct / 100 * batch["span_s"] / batch["processed"], 1)
+    return round(float(pct) / 100 * float(batch["span_s"]) / int(batch["processed"]), 1)
 
 
 def workers_table(report: dict[str, Any]) -> str:
