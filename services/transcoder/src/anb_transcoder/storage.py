@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from anb_common.keys import LOGO_KEY
+
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
@@ -24,8 +26,9 @@ class Storage:
         self._bucket = bucket
 
     async def ping(self) -> None:
-        """Raise unless the bucket answers."""
-        await self._s3.head_bucket(Bucket=self._bucket)
+        """Raise unless the bucket answers: a HEAD of the watermark, which the worker may read anyway
+        (HeadBucket would need s3:ListBucket, which the worker's role does not have)."""
+        await self._s3.head_object(Bucket=self._bucket, Key=LOGO_KEY)
 
     async def download(self, key: str, path: Path) -> None:
         try:
