@@ -41,6 +41,9 @@ def _facts(**changes: object) -> MediaFacts:
         ({"duration_s": 60.5}, "duration"),
         ({"width": 1280, "height": 720}, "resolution"),
         ({"width": 1080, "height": 1079}, "resolution"),
+        ({"width": 4096, "height": 2160}, None),
+        ({"width": 4097, "height": 2160}, "resolution"),
+        ({"width": 8192, "height": 8184}, "resolution"),
     ],
 )
 def test_rules(changes: dict[str, object], rule: str | None) -> None:

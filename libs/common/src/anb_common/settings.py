@@ -70,6 +70,8 @@ class UploadLimits(BaseSettings):
     """Longest accepted clip in seconds."""
     min_short_side_px: int = 1080
     """Smallest accepted shorter side, so that every source is at least 1080p."""
+    max_long_side_px: int = 4096
+    """Largest accepted longer side: 4K phones pass, absurd declared sizes cannot tie up a worker."""
     part_size_bytes: int = 8 * 1024 * 1024
     """S3 multipart part size: bigger parts mean fewer requests but more memory per part."""
     parts_in_flight: int = 4

@@ -35,3 +35,10 @@ def check(facts: MediaFacts, limits: UploadLimits) -> None:
             f"The video is {facts.width}x{facts.height}; its shorter side must be at least "
             f"{limits.min_short_side_px} pixels (1080p).",
         )
+    long_side = max(facts.width, facts.height)
+    if long_side > limits.max_long_side_px:
+        raise MediaRejected(
+            "resolution",
+            f"The video is {facts.width}x{facts.height}; its longer side must be at most "
+            f"{limits.max_long_side_px} pixels (4K).",
+        )
