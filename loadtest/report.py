@@ -82,6 +82,7 @@ def workers_table(report: dict[str, Any]) -> str:
             batch["videos_per_min"],
             batch["mean_service_s"],
             batch["max_service_s"],
+            _cpu_per_video(batch),
             batch.get("cpu_mean_pct"),
             batch.get("foreign_cpu_mean_pct"),
             _roles(batch),
