@@ -11,10 +11,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
+from litestar import Litestar, get
+from litestar.testing import AsyncTestClient, TestClient
 
 from anb_devstack.moto import free_port
+from anb_gateway import errors
 from anb_gateway.app import build
+from anb_gateway.middleware import EdgeMiddleware
 from anb_gateway.settings import GatewaySettings, HttpSettings
 from gateway.conftest import Gateway, Player, start_gateway, stop_gateway
 
@@ -151,20 +154,38 @@ async def test_health_is_503_without_a_database(degraded_api: httpx.AsyncClient)
     assert response.json()["status_code"] == 503
 
 
-async def test_a_500_carries_the_request_id_and_logs_it(
+async def test_a_database_outage_is_503_with_retry_after_and_logged_with_its_request_id(
     degraded_api: httpx.AsyncClient, degraded: Gateway, owner: Player
 ) -> None:
     # The token is valid (same key); listing needs the database, which is gone.
-    response = await degraded_api.get("/api/videos", headers={**owner.auth, "X-Request-ID": "trace-500-xyz"})
-    assert response.status_code == 500
-    body = response.json()
-    assert body == {"status_code": 500, "detail": "Error interno del servidor (referencia trace-500-xyz)."}
+    response = await degraded_api.get("/api/videos", headers={**owner.auth, "X-Request-ID": "trace-503-xyz"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert set(response.json()) == {"status_code", "detail"}
     assert "Traceback" not in response.text
     logged = [json.loads(line) for line in degraded.log.read_text().splitlines() if line.startswith("{")]
-    errors = [entry for entry in logged if entry.get("request_id") == "trace-500-xyz"]
-    assert errors
-    assert errors[0]["level"] == "error"
-    assert "exc" in errors[0]
+    assert any(entry.get("request_id") == "trace-503-xyz" for entry in logged)
+
+
+def test_an_unexpected_error_is_a_500_that_names_only_the_request_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @get("/api/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    app = EdgeMiddleware(
+        Litestar(route_handlers=[boom], exception_handlers=errors.HANDLERS, logging_config=None)
+    )
+    with TestClient(app) as client:
+        response = client.get("/api/boom", headers={"X-Request-ID": "trace-500-xyz"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "status_code": 500,
+        "detail": "Error interno del servidor (referencia trace-500-xyz).",
+    }
+    assert "secret internals" not in response.text
+    assert any(record.levelname == "ERROR" and record.exc_info for record in caplog.records)
 
 
 async def test_upload_with_ingest_down_is_503(degraded_api: httpx.AsyncClient, owner: Player) -> None:
