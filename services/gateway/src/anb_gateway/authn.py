@@ -14,6 +14,7 @@ from litestar.exceptions import NotAuthorizedException
 
 from anb_gateway.deps import RuntimeDep
 from anb_gateway.tokens import InvalidToken
+from anb_gateway.upload import drain_unread_body
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anb"'}
 
@@ -33,3 +34,13 @@ def current_user(request: Request[Any, Any, Any], runtime: RuntimeDep) -> uuid.U
         return runtime.tokens.subject(token.strip())
     except InvalidToken:
         raise _refuse("Token inválido o expirado.") from None
+
+
+async def current_uploader(request: Request[Any, Any, Any], runtime: RuntimeDep) -> uuid.UUID:
+    """``current_user`` for the streamed upload: a refusal first reads and drops the unread body (for
+    a few seconds at most), so that a client still sending sees the 401 instead of a reset."""
+    try:
+        return current_user(request, runtime)
+    except NotAuthorizedException:
+        await drain_unread_body(request)
+        raise

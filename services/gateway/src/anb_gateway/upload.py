@@ -52,7 +52,7 @@ def _error(status_code: int, detail: str) -> Response[bytes]:
 _DRAIN_S = 5.0
 
 
-async def _drain(request: Request[Any, Any, Any]) -> None:
+async def drain_unread_body(request: Request[Any, Any, Any]) -> None:
     with contextlib.suppress(Exception):  # a timeout or a client gone: either way, answer now
         async with asyncio.timeout(_DRAIN_S):
             async for _ in request.stream():
@@ -136,7 +136,7 @@ class IngestProxy:
             log.error("upload to ingest failed: %r", exc)
             return _error(502, "La carga se interrumpió entre servicios; intente de nuevo.")
         if response.status_code != 202:
-            await _drain(request)
+            await drain_unread_body(request)
         return self._relay(response)
 
     def _relay(self, response: httpx.Response) -> Response[bytes]:

@@ -16,7 +16,7 @@ from litestar.params import FromPath, Parameter
 
 from anb_common.db.models import VideoStatus
 from anb_common.keys import processed_key
-from anb_gateway.authn import current_user
+from anb_gateway.authn import current_uploader, current_user
 from anb_gateway.deps import CurrentUser, RuntimeDep
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, error
 from anb_gateway.repositories import videos
@@ -92,6 +92,7 @@ class VideosController(Controller):
         summary="Subir un video (se procesa de forma asíncrona)",
         # The body streams through; its size is checked by IngestProxy so that the answer is our 400.
         request_max_body_size=None,
+        dependencies={"user_id": Provide(current_uploader)},
         operation_class=UploadOperation,
         responses={
             202: ResponseSpec(
