@@ -135,11 +135,20 @@ def _transcode(
             with _Encoder(dst, fps, settings, progress, should_stop) as encoder:
                 encoder.card(load_card(brand.intro, settings.width, settings.height), card_frames)
                 footage = 0
-                for frame in _with_first(first, frames):
-                    graph.push(frame)
+                try:
+                    for frame in _with_first(first, frames):
+                        graph.push(frame)
+                        footage += encoder.footage(graph.pull(), footage_limit - footage)
+                    graph.push(None)
                     footage += encoder.footage(graph.pull(), footage_limit - footage)
-                graph.push(None)
-                footage += encoder.footage(graph.pull(), footage_limit - footage)
+                except (av.FFmpegError, ValueError) as exc:
+                    if isinstance(exc, OSError):
+                        raise  # the disk or the output, not the video: another attempt may work
+                    # Frames the graph cannot take (a size or format change midway, damaged
+                    # pictures) fail the same way on every attempt: the video's fault, not ours.
+                    raise UnprocessableVideo(
+                        "Part of the video could not be processed: it looks damaged or changes format midway."
+                    ) from exc
                 if footage == 0:
                     raise UnprocessableVideo("The video track holds no pictures we can decode.")
                 encoder.card(load_card(brand.outro, settings.width, settings.height), card_frames)
