@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -70,21 +71,26 @@ async def test_sigkill_ingest_mid_upload(fault_platform: FaultPlatform, accepted
             content=_slow_body(accepted_clip, sent, killed),
         )
     )
-    await asyncio.wait_for(sent.wait(), timeout=60)
-    await asyncio.sleep(1.0)
-    ingests = fault_platform.children("anb_ingest.app")
-    assert ingests, "no ingest process found"
-    for process in ingests:
-        process.send_signal(signal.SIGKILL)
-    killed.set()
-
     try:
-        response = await upload
-        # The gateway answers for its dead upstream; never a 500 and never an acceptance.
-        assert response.status_code in (502, 503), response.text
-        assert response.json()["detail"]
-    except httpx.HTTPError:
-        pass  # the gateway may also drop the client's connection: equally honest
+        await asyncio.wait_for(sent.wait(), timeout=60)
+        await asyncio.sleep(1.0)
+        ingests = fault_platform.children("anb_ingest.app")
+        assert ingests, "no ingest process found"
+        for process in ingests:
+            process.send_signal(signal.SIGKILL)
+        killed.set()
+        try:
+            response = await upload
+            # The gateway answers for its dead upstream; never a 500 and never an acceptance.
+            assert response.status_code in (502, 503), response.text
+            assert response.json()["detail"]
+        except httpx.HTTPError:
+            pass  # the gateway may also drop the client's connection: equally honest
+    finally:
+        # Whatever failed above, the request task must not outlive the test unobserved.
+        upload.cancel()
+        with contextlib.suppress(BaseException):
+            await upload
 
     await _wait_ingest_back(fault_platform)
     await fault_platform.assert_invariants()
