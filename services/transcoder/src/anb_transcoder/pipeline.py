@@ -8,6 +8,7 @@ encoding (both release the GIL inside FFmpeg); decoder and encoder use FFmpeg's 
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +35,8 @@ _STOP_CHECK_FRAMES = 8
 """Frames between two ``should_stop`` polls: often enough to abort within a fraction of a second."""
 _DECODED_AHEAD = 8
 """Decoded frames buffered between the decode thread and the graph (~3 MB each at 1080p)."""
+
+log = logging.getLogger(__name__)
 
 
 class UnprocessableVideo(Exception):
@@ -80,6 +83,16 @@ def transcode(
         result = _transcode(src, partial, brand, settings, _Progress(on_progress), should_stop)
         partial.replace(dst)
         return result
+    except (UnprocessableVideo, Cancelled, OSError, MemoryError):
+        raise
+    except Exception as exc:
+        # The pipeline reads one local file and writes another: apart from the disk (OSError) and
+        # memory, what fails here fails the same way on every attempt, so retrying only delays the
+        # player's answer and ends in the dead-letter queue. The trace goes to the log.
+        log.exception("transcode failed on this input", extra={"source": src.name})
+        raise UnprocessableVideo(
+            "We could not process this video; the file looks damaged. Please export it again and re-upload."
+        ) from exc
     finally:
         partial.unlink(missing_ok=True)
 

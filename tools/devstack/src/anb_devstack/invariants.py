@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +68,47 @@ async def _open_multipart_uploads(aws: Aws) -> list[str]:
     async with aws.s3() as s3:
         response = await s3.list_multipart_uploads(Bucket=aws.settings.bucket)
     return [upload["Key"] for upload in response.get("Uploads", [])]
+
+
+async def dead_lettered_failures(scope: Scope) -> list[str]:
+    """Dead letters whose video did not end ``failed`` with a reason (or was not deleted).
+
+    A test that feeds hostile files may see jobs dead-lettered after repeated failures; that is
+    acceptable only when the player was told why, which is what this checks for each of them.
+    """
+    aws = Aws(scope.aws)
+    bodies: list[str] = []
+    async with aws.sqs() as sqs:
+        url = await queue_url(sqs, scope.aws.dlq_name)
+        for _ in range(10):
+            # VisibilityTimeout 0: a look that leaves every message where it was.
+            response = await sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            batch = [message["Body"] for message in response.get("Messages", [])]
+            if not batch:
+                break
+            bodies.extend(batch)
+    connection = await asyncpg.connect(_dsn(scope.db_url))
+    try:
+        problems = []
+        for body in set(bodies):
+            video_id = _video_id(body)
+            if video_id is None:
+                continue  # a malformed message: dead-lettering it is the intended outcome
+            row = await connection.fetchrow(
+                "SELECT status, failure_reason FROM videos WHERE id = $1::uuid", video_id
+            )
+            if row is not None and not (row["status"] == "failed" and row["failure_reason"]):
+                problems.append(f"dead-lettered video {video_id} is {row['status']} without a reason")
+        return problems
+    finally:
+        await connection.close()
+
+
+def _video_id(body: str) -> str | None:
+    try:
+        return str(uuid.UUID(str(json.loads(body)["video_id"])))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _live_worker_cache(name: str) -> bool:
