@@ -227,6 +227,10 @@ def main() -> None:
     except KeyboardInterrupt:
         platform.say("launcher", "stopping")
     finally:
+        # A second Ctrl-C (or a signal from uv or a harness) must not cut the shutdown short and
+        # leave PostgreSQL or a worker running behind us.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         platform.stop()
 
 
