@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -108,8 +109,15 @@ class Platform:
         for raw in iter(stream.readline, b""):
             self.say(part, raw.decode(errors="replace").rstrip())
 
+    def _check_ports_free(self) -> None:
+        for name, port in vars(self.ports).items():
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(f"port {port} ({name}) is in use: is another `make run` still going?")
+
     def start(self) -> None:
         started = time.monotonic()
+        self._check_ports_free()
         self.say("launcher", f"starting moto on :{self.ports.moto} and PostgreSQL on :{self.ports.postgres}")
         env = self.env()
         self._spawn_moto(env)
