@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anb_common.db.models import VideoStatus
+from anb_common.db.models import Video, VideoStatus
 from gateway.conftest import Player, Videos, sign_up
 
 
@@ -68,6 +74,62 @@ async def test_list_pagination_bounds(
 async def test_list_bounds_accept_the_edges(api: httpx.AsyncClient, lister: Player) -> None:
     for limit in (1, 100):
         assert (await api.get("/api/videos", params={"limit": limit}, headers=lister.auth)).status_code == 200
+
+
+async def listing_once(api: httpx.AsyncClient, player: Player) -> list[dict[str, Any]]:
+    response = await api.get("/api/videos", headers=player.auth)
+    assert response.status_code == 200
+    items: list[dict[str, Any]] = response.json()
+    return items
+
+
+async def listing_when(
+    api: httpx.AsyncClient, player: Player, condition: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The listing once ``condition`` holds, or the last one seen after a generous deadline: changes
+    made by other processes reach the gateway's cached listing by a database notice, within
+    milliseconds; only a notice that never comes should fail a test, not a slow machine."""
+    deadline = time.monotonic() + 30
+    while True:
+        items = await listing_once(api, player)
+        if condition(items) or time.monotonic() > deadline:
+            return items
+        await asyncio.sleep(0.05)
+
+
+async def test_the_listing_follows_changes_written_by_other_services(
+    api: httpx.AsyncClient, videos: Videos, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    player = await sign_up(api, "Rosa", "Vega", "Tunja")
+    assert await listing_once(api, player) == []
+    # Ingest records an upload...
+    video_id = await videos.add(player.user_id)
+    items = await listing_when(api, player, lambda items: len(items) == 1)
+    assert [(item["video_id"], item["status"]) for item in items] == [(str(video_id), "uploaded")]
+    # ...and the transcoder finishes it.
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Video)
+            .where(Video.id == video_id)
+            .values(
+                status=VideoStatus.PROCESSED,
+                processed_key=f"processed/{video_id}.mp4",
+                processed_at=datetime.now(UTC),
+            )
+        )
+    items = await listing_when(api, player, lambda items: items[0]["status"] == "processed")
+    assert items[0]["status"] == "processed"
+    assert items[0]["processed_url"] is not None
+
+
+async def test_a_deleted_video_leaves_the_listing_at_once(api: httpx.AsyncClient, videos: Videos) -> None:
+    player = await sign_up(api, "Iván", "Lara", "Neiva")
+    kept, removed = await videos.add(player.user_id), await videos.add(player.user_id)
+    listed = await listing_when(api, player, lambda items: len(items) == 2)
+    assert {item["video_id"] for item in listed} == {str(kept), str(removed)}
+    assert (await api.delete(f"/api/videos/{removed}", headers=player.auth)).status_code == 200
+    # No waiting: the process that deleted it forgets the listing itself.
+    assert [item["video_id"] for item in await listing_once(api, player)] == [str(kept)]
 
 
 async def test_detail_of_a_processed_video_has_links_that_download(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from anb_common.aws import Aws
 from anb_gateway import db, signing_keys
+from anb_gateway.changes import ChangeFeed
+from anb_gateway.listings import OwnerListings
 from anb_gateway.passwords import Passwords
 from anb_gateway.ratelimit import RateLimiter
+from anb_gateway.schemas.videos import VideoSummary
 from anb_gateway.settings import GatewaySettings
 from anb_gateway.storage import S3Storage, Storage
 from anb_gateway.tokens import Tokens
@@ -23,6 +26,9 @@ class Runtime:
         self._s3 = S3Storage(Aws(settings.aws), settings.http.presign_expiry_s)
         self.storage: Storage = self._s3
         self.ingest = IngestProxy(settings.ingest_url, keys.internal, settings.upload, settings.http)
+        cache = settings.listing_cache
+        self.listings: OwnerListings[list[VideoSummary]] = OwnerListings(cache.ttl_s, cache.max_owners)
+        self._feed = ChangeFeed(db.dsn(settings.db), self.listings)
         self._pool: db.Pool | None = None
 
     @property
@@ -34,8 +40,10 @@ class Runtime:
         self._pool = await db.create_pool(self.settings.db)
         await self._s3.start()
         await self.ingest.start()
+        self._feed.start()
 
     async def close(self) -> None:
+        await self._feed.close()
         await self.ingest.close()
         await self._s3.close()
         if self._pool is not None:

@@ -47,6 +47,17 @@ class HttpSettings(BaseSettings):
     """Waiting for ingest's answer: it stores and inspects the whole file (100 MB) before answering."""
 
 
+class ListingCacheSettings(BaseSettings):
+    """Each player's own listing kept in memory, dropped on the database's change notice (listings.py)."""
+
+    model_config = _section("ANB_LISTING_CACHE_")
+
+    ttl_s: float = Field(default=30.0, ge=0)
+    """Longest an entry is served even without a change notice; 0 reads every listing from the database."""
+    max_owners: int = Field(default=10_000, ge=1)
+    """Players whose listings are kept; when full the cache starts over (memory stays bounded)."""
+
+
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
 
@@ -64,5 +75,7 @@ class GatewaySettings(BaseSettings):
     """Token lifetime and login/signup rate limit (ANB_AUTH_*)."""
     http: HttpSettings = Field(default_factory=HttpSettings)
     """CORS, link expiry and ingest timeouts (ANB_HTTP_*)."""
+    listing_cache: ListingCacheSettings = Field(default_factory=ListingCacheSettings)
+    """The in-memory cache of players' own listings (ANB_LISTING_CACHE_*)."""
     ingest_url: str = "http://127.0.0.1:8001"
     """Base URL of the internal ingest service that uploads are streamed to."""

@@ -67,6 +67,11 @@ class User(Base):
     created_at: Mapped[datetime] = _now()
 
 
+OWNER_CHANGES_CHANNEL = "video_owner_changes"
+"""PostgreSQL NOTIFY channel naming (as payload) a player whose listing changed: a video of theirs was
+added, removed, or changed in a column the listing shows (triggers of migration 0002)."""
+
+
 class Video(Base):
     __tablename__ = "videos"
     __table_args__ = (

@@ -116,7 +116,11 @@ class VideosController(Controller):
     async def upload(
         self, request: Request[Any, Any, Any], user_id: CurrentUser, runtime: RuntimeDep
     ) -> Response[bytes]:
-        return await runtime.ingest.forward(request, user_id)
+        answer = await runtime.ingest.forward(request, user_id)
+        if answer.status_code == 202:
+            # Read-your-writes on this process without waiting for the database's change notice.
+            runtime.listings.changed(user_id)
+        return answer
 
     @get(
         "/",
@@ -126,6 +130,11 @@ class VideosController(Controller):
     async def list_mine(
         self, user_id: CurrentUser, runtime: RuntimeDep, limit: Limit = 50, offset: Offset = 0
     ) -> list[VideoSummary]:
+        page = (limit, offset)
+        cached = runtime.listings.get(user_id, page)
+        if cached is not None:
+            return cached
+        read = runtime.listings.version(user_id)
         rows = await videos.list_for_owner(runtime.pool, user_id, limit, offset)
         result = []
         for video in rows:
@@ -142,6 +151,7 @@ class VideosController(Controller):
                     else None,
                 )
             )
+        runtime.listings.put(user_id, page, result, read)
         return result
 
     @get(
@@ -192,6 +202,8 @@ class VideosController(Controller):
             await runtime.storage.delete(video.original_key, video.processed_key or processed_key(video.id))
 
         outcome = await videos.delete(runtime.pool, target, user_id, remove_objects)
+        if outcome is Outcome.DONE:
+            runtime.listings.changed(user_id)
         _check(outcome)
         if outcome is Outcome.PUBLISHED:
             raise ValidationException(detail=PUBLISHED_UNDELETABLE)

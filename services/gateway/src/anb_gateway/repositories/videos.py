@@ -36,7 +36,8 @@ _COLUMNS = (
 
 
 def _row(record: asyncpg.Record) -> VideoRow:
-    return VideoRow(**dict(record.items()))
+    # Positional (the columns are selected in field order): building a dict per row cost more than the query.
+    return VideoRow(*record)
 
 
 async def list_for_owner(pool: asyncpg.Pool, user_id: uuid.UUID, limit: int, offset: int) -> list[VideoRow]:
