@@ -67,6 +67,27 @@ async def test_same_job_delivered_twice_is_done_once(
     await fault_platform.assert_invariants()
 
 
+async def test_a_copy_of_a_job_sent_while_it_is_processed_is_done_once(
+    fault_platform: FaultPlatform, accepted_clip: Path
+) -> None:
+    """The outbox publishing a job twice: the copy reaches the other worker while the first one
+    transcodes, and is dropped there instead of transcoded a second time."""
+    player = await new_player(fault_platform.api)
+    response = await player.upload(accepted_clip)
+    assert response.status_code == 202, response.text
+    video_id = uuid.UUID(response.json()["video_id"])
+    assert await player.wait_for(str(video_id), {"processing", "processed"}) == "processing"
+    await _send(fault_platform, JobMessage.for_upload(video_id, upload_key(video_id, "mp4")))
+    assert await player.wait_for(str(video_id), {"processed", "failed"}) == "processed"
+    await _queue_drained(fault_platform)
+    log = fault_platform.running.log.read_text(errors="replace")
+    mine = [line for line in log.splitlines() if str(video_id) in line]
+    assert sum('"transcoded"' in line for line in mine) == 1
+    # Unless the first worker finished before the copy was received (then it is a plain duplicate).
+    assert any("another copy of this job" in line or "duplicate delivery ignored" in line for line in mine)
+    await fault_platform.assert_invariants()
+
+
 async def test_job_for_a_video_that_no_longer_exists(fault_platform: FaultPlatform) -> None:
     ghost = uuid.uuid4()
     await _send(fault_platform, JobMessage.for_upload(ghost, upload_key(ghost, "mp4")))

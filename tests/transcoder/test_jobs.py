@@ -134,6 +134,56 @@ async def test_duplicate_delivery_does_no_second_transcode(
     assert second.processed_at == first.processed_at
 
 
+async def test_a_copy_of_a_job_another_worker_is_processing_is_dropped(
+    worker_settings: WorkerSettings,
+    queues: Queues,
+    seeder: Seeder,
+    small_clip: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The outbox published the job twice and another worker holds the video: this copy does nothing
+    (the holder's own message stays queued until the holder is done, so nothing is lost)."""
+    video_id = await seeder.video(small_clip)
+    await seeder.hold(video_id, message_id="the-holders-own-message", seconds=600)
+    await queues.send_job(video_id)
+    with caplog.at_level(logging.INFO):
+        async with running(worker_settings):
+            await eventually(lambda: _empty(queues, queues.url), what="the copy to be deleted")
+    assert _job_starts(caplog) == 0
+    assert any("another copy of this job" in record.getMessage() for record in caplog.records)
+    row = await seeder.row(video_id)
+    assert row is not None
+    assert row.status == "processing"
+    assert not await seeder.object_exists(keys.processed_key(video_id))
+
+
+async def test_a_redelivered_message_waits_for_the_lease_then_is_processed(
+    worker_settings: WorkerSettings,
+    queues: Queues,
+    seeder: Seeder,
+    small_clip: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SQS handed this very message to a second worker while the first still held the video: the
+    second waits; once the first's lease lapses (it died), the message is processed, once."""
+    video_id = await seeder.video(small_clip)
+    message_id = await queues.send_job(video_id)
+    await seeder.hold(video_id, message_id=message_id, seconds=1.5)
+    with caplog.at_level(logging.INFO):
+        async with running(worker_settings):
+
+            async def processed() -> bool:
+                return await _status(seeder, video_id) == "processed"
+
+            await eventually(processed, what="the video to be processed after the lease lapsed")
+            await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
+    assert any("another receive of it" in record.getMessage() for record in caplog.records)
+    assert _job_starts(caplog) == 1
+    row = await seeder.row(video_id)
+    assert row is not None
+    assert (row.lease_holder, row.lease_expires_at) == (None, None)
+
+
 async def test_message_for_a_deleted_video_is_dropped(
     worker_settings: WorkerSettings, queues: Queues, seeder: Seeder
 ) -> None:

@@ -13,11 +13,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common import keys, messages
@@ -69,12 +70,15 @@ class Queues:
     url: str = ""
     dlq_url: str = ""
 
-    async def send(self, body: str) -> None:
+    async def send(self, body: str) -> str:
+        """Send ``body``; returns SQS's message id."""
         async with self.aws.sqs() as sqs:
-            await sqs.send_message(QueueUrl=self.url, MessageBody=body)
+            return (await sqs.send_message(QueueUrl=self.url, MessageBody=body))["MessageId"]
 
-    async def send_job(self, video_id: uuid.UUID) -> None:
-        await self.send(messages.encode(messages.JobMessage.for_upload(video_id, f"uploads/{video_id}.mp4")))
+    async def send_job(self, video_id: uuid.UUID) -> str:
+        return await self.send(
+            messages.encode(messages.JobMessage.for_upload(video_id, f"uploads/{video_id}.mp4"))
+        )
 
     async def depth(self, url: str) -> int:
         async with self.aws.sqs() as sqs:
@@ -196,6 +200,20 @@ class Seeder:
     async def row(self, video_id: uuid.UUID) -> Video | None:
         async with self.sessions() as session:
             return (await session.execute(select(Video).where(Video.id == video_id))).scalar_one_or_none()
+
+    async def hold(self, video_id: uuid.UUID, message_id: str, seconds: float) -> None:
+        """Put the video in ``processing`` under another job's lease, as a worker busy with it would."""
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(Video)
+                .where(Video.id == video_id)
+                .values(
+                    status="processing",
+                    lease_holder=uuid.uuid4(),
+                    lease_message_id=message_id,
+                    lease_expires_at=func.now() + timedelta(seconds=seconds),
+                )
+            )
 
     async def delete(self, video_id: uuid.UUID) -> None:
         async with self.sessions.begin() as session:

@@ -1,11 +1,11 @@
-"""Keep a received message invisible while its job runs."""
+"""Keep a received message invisible (and the video's lease held) while its job runs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from anb_transcoder.queue import JobQueue, Received
 
@@ -13,13 +13,20 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
-async def heartbeat(queue: JobQueue, message: Received, every_s: float, extend_s: int) -> AsyncIterator[None]:
-    """Renew the message's visibility every ``every_s`` for ``extend_s`` from then, until the block ends.
+async def heartbeat(
+    queue: JobQueue,
+    message: Received,
+    every_s: float,
+    extend_s: int,
+    also: Callable[[], Awaitable[object]] | None = None,
+) -> AsyncIterator[None]:
+    """Renew the message's visibility every ``every_s`` for ``extend_s`` from then, and call ``also``
+    (the lease renewal) at the same beat, until the block ends.
 
     The renewal stops (and is awaited) before the block's caller settles the message, so a late
     renewal can never re-hide a message that was just handed back.
     """
-    task = asyncio.create_task(_beat(queue, message, every_s, extend_s), name="heartbeat")
+    task = asyncio.create_task(_beat(queue, message, every_s, extend_s, also), name="heartbeat")
     try:
         yield
     finally:
@@ -28,7 +35,13 @@ async def heartbeat(queue: JobQueue, message: Received, every_s: float, extend_s
             await task
 
 
-async def _beat(queue: JobQueue, message: Received, every_s: float, extend_s: int) -> None:
+async def _beat(
+    queue: JobQueue,
+    message: Received,
+    every_s: float,
+    extend_s: int,
+    also: Callable[[], Awaitable[object]] | None,
+) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
@@ -38,3 +51,8 @@ async def _beat(queue: JobQueue, message: Received, every_s: float, extend_s: in
             log.warning("visibility heartbeat failed", exc_info=True)
         else:
             log.info("visibility extended", extra={"seconds": extend_s})
+        if also is not None:
+            try:
+                await also()
+            except Exception:
+                log.warning("lease renewal failed", exc_info=True)

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TypeVar
 
@@ -26,7 +26,7 @@ from anb_transcoder.progress import ProgressReporter
 from anb_transcoder.queue import JobQueue, Received
 from anb_transcoder.settings import WorkerSettings
 from anb_transcoder.storage import MissingObject, Storage
-from anb_transcoder.videos import GAVE_UP_REASON, Start, VideoStore
+from anb_transcoder.videos import GAVE_UP_REASON, Lease, Start, VideoStore
 from anb_transcoder.workdir import job_folder
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ class Settle(enum.Enum):
     """Transient failure: let the message come back after a growing delay."""
     GIVE_UP = "give_up"
     """Transient failure on the last allowed receive: the video was marked failed; park in the DLQ."""
+    WAIT = "wait"
+    """Another receive of this same message is processing the video: look again in a visibility
+    timeout (by then it has finished and this is a duplicate, or it died and the lease has lapsed)."""
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Job:
 
     message: Received
     stop: threading.Event
+    holder: uuid.UUID = field(default_factory=uuid.uuid4)
+    """Whose lease on the video this job would hold."""
 
 
 class JobRunner:
@@ -81,16 +86,23 @@ class JobRunner:
                 await self._dead_letter(message, str(exc))
                 return
             with logs.bound(video_id=str(decoded.video_id)):
-                options = self._settings.worker
+                video_id = decoded.video_id
+                lease = Lease(
+                    job.holder, message.message_id, lease_s(self._settings.worker.visibility_timeout_s)
+                )
+                # The video's lease is renewed with the message's visibility, so both lapse together
+                # if this worker dies; renewing a lease held by another job changes nothing.
                 async with heartbeat(
-                    self._queue, message, self._settings.heartbeat_s, options.visibility_timeout_s
-                ):
-                    settle = await self._decide(decoded.video_id, job)
-                await self._settle(message, decoded.video_id, settle)
+                    self._queue, message, self._settings.heartbeat_s, lease.seconds,
+                    also=lambda: self._videos.renew(video_id, lease),
+                ):  # fmt: skip
+                    settle = await self._decide(video_id, job, lease)
+                await self._release(video_id, lease)
+                await self._settle(message, video_id, settle)
 
-    async def _decide(self, video_id: uuid.UUID, job: Job) -> Settle:
+    async def _decide(self, video_id: uuid.UUID, job: Job, lease: Lease) -> Settle:
         try:
-            return await self._process(video_id, job)
+            return await self._process(video_id, job, lease)
         except Exception:
             log.exception("job failed transiently", extra={"receive_count": job.message.receive_count})
             if job.message.receive_count < self._queue.max_receive_count:
@@ -105,14 +117,22 @@ class JobRunner:
                 return Settle.RETRY
             return Settle.GIVE_UP
 
-    async def _process(self, video_id: uuid.UUID, job: Job) -> Settle:
-        # The row's original_key is authoritative; the message's file_path only helps operators.
-        started, original_key = await self._videos.start(video_id)
-        if started is Start.GONE:
+    async def _process(self, video_id: uuid.UUID, job: Job, lease: Lease) -> Settle:
+        claim = await self._videos.start(video_id, lease)
+        if claim.outcome is Start.GONE:
             log.info("video deleted before processing; nothing to do")
             await self._storage.delete(keys.processed_key(video_id))
             return Settle.DELETE
-        if started is Start.DONE or original_key is None:
+        if claim.outcome is Start.BUSY:
+            if claim.same_message:
+                log.info("this message is being processed by another receive of it; looking again later")
+                return Settle.WAIT
+            # The holder's own message stays in the queue until it is done, so this copy adds nothing.
+            log.info("another copy of this job is processing the video; this copy is dropped")
+            return Settle.DELETE
+        # The row's original_key is authoritative; the message's file_path only helps operators.
+        original_key = claim.original_key
+        if claim.outcome is Start.DONE or original_key is None:
             log.info("video already processed or failed; duplicate delivery ignored")
             return Settle.DELETE
         log.info("job started", extra={"receive_count": job.message.receive_count})
@@ -188,6 +208,10 @@ class JobRunner:
                 await self._queue.delete(self._queue.url, message.receipt)
             elif settle is Settle.HAND_BACK:
                 await self._queue.hide(self._queue.url, message.receipt, 0)
+            elif settle is Settle.WAIT:
+                await self._queue.hide(
+                    self._queue.url, message.receipt, self._settings.worker.visibility_timeout_s
+                )
             elif settle is Settle.RETRY:
                 options = self._settings.worker
                 delay = retry_delay(message.receive_count, options.retry_base_s, options.retry_cap_s)
@@ -199,6 +223,13 @@ class JobRunner:
         except Exception:
             # The message comes back when its visibility lapses and is handled again (idempotently).
             log.exception("could not settle the message", extra={"settle": settle.value})
+
+    async def _release(self, video_id: uuid.UUID, lease: Lease) -> None:
+        try:
+            await self._videos.release(video_id, lease)
+        except Exception:
+            # The lease lapses by itself within a visibility timeout; until then the video waits.
+            log.warning("could not release the video's lease", exc_info=True)
 
     async def _dead_letter(self, message: Received, reason: str) -> None:
         log.warning("malformed message sent to the DLQ", extra={"reason": reason})
@@ -222,6 +253,12 @@ async def _steadily(what: str, call: Callable[[], Awaitable[T]]) -> T:
             log.warning("step failed; retrying", extra={"step": what, "delay_s": delay}, exc_info=True)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
+
+
+def lease_s(visibility_timeout_s: int) -> int:
+    """The video's lease lapses a little before the message reappears (both are renewed at the same
+    beat), so that after a crash the next receive of the message finds the video free to claim."""
+    return visibility_timeout_s - max(1, visibility_timeout_s // 20)
 
 
 def retry_delay(receive_count: int, base_s: int, cap_s: int) -> int:

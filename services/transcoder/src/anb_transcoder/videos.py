@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common.db.models import Video, VideoStatus
@@ -27,27 +28,106 @@ class Start(enum.Enum):
     """No row: the user deleted the video."""
     DONE = "done"
     """Already processed (a duplicate delivery) or already failed: nothing to do."""
+    BUSY = "busy"
+    """Another job holds the video's lease: it is being processed right now."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """What a job holds the video by while it processes it."""
+
+    holder: uuid.UUID
+    """This job's own token (a fresh one per received message)."""
+    message_id: str
+    """The SQS message the job came in: a second receive of that same message is told apart."""
+    seconds: int
+    """How long the claim lasts unless renewed: the queue's visibility timeout, renewed with it."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: Start
+    original_key: str | None = None
+    """STARTED: the original's key."""
+    held_for_s: float = 0.0
+    """BUSY: seconds left on the other job's lease."""
+    same_message: bool = False
+    """BUSY: the holder got this very message (an SQS redelivery), not another copy of the job."""
 
 
 class VideoStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def start(self, video_id: uuid.UUID) -> tuple[Start, str | None]:
-        """Mark the video ``processing``; returns the outcome and the original's key."""
+    async def start(self, video_id: uuid.UUID, lease: Lease) -> Claim:
+        """Mark the video ``processing`` under ``lease``, unless another job's lease is still running.
+
+        Lease times are the database's clock, so workers with skewed clocks still agree."""
+        free = or_(Video.lease_expires_at.is_(None), Video.lease_expires_at < func.now())
+        claimable = or_(
+            Video.status == VideoStatus.UPLOADED, and_(Video.status == VideoStatus.PROCESSING, free)
+        )
         async with self._sessions.begin() as session:
             row = (
                 await session.execute(
                     update(Video)
-                    .where(Video.id == video_id, Video.status.in_(_STARTABLE))
-                    .values(status=VideoStatus.PROCESSING, processing_started_at=_now(), progress=0)
+                    .where(Video.id == video_id, claimable)
+                    .values(
+                        status=VideoStatus.PROCESSING,
+                        processing_started_at=_now(),
+                        progress=0,
+                        lease_holder=lease.holder,
+                        lease_message_id=lease.message_id,
+                        lease_expires_at=func.now() + timedelta(seconds=lease.seconds),
+                    )
                     .returning(Video.original_key)
                 )
             ).first()
             if row is not None:
-                return Start.STARTED, row.original_key
-            exists = (await session.execute(select(Video.id).where(Video.id == video_id))).first()
-            return (Start.DONE if exists else Start.GONE), None
+                return Claim(Start.STARTED, original_key=row.original_key)
+            current = (
+                await session.execute(
+                    select(
+                        Video.status,
+                        Video.lease_message_id,
+                        func.extract("epoch", Video.lease_expires_at - func.now()),
+                    ).where(Video.id == video_id)
+                )
+            ).first()
+            if current is None:
+                return Claim(Start.GONE)
+            status, holder_message, left_s = current
+            if status != VideoStatus.PROCESSING:
+                return Claim(Start.DONE)
+            return Claim(
+                Start.BUSY,
+                held_for_s=max(0.0, float(left_s or 0)),
+                same_message=holder_message == lease.message_id,
+            )
+
+    async def renew(self, video_id: uuid.UUID, lease: Lease) -> bool:
+        """Extend the lease by its length from now; False when this job no longer holds it."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Video)
+                .where(
+                    Video.id == video_id,
+                    Video.lease_holder == lease.holder,
+                    Video.status == VideoStatus.PROCESSING,
+                )
+                .values(lease_expires_at=func.now() + timedelta(seconds=lease.seconds))
+                .returning(Video.id)
+            )
+            return result.first() is not None
+
+    async def release(self, video_id: uuid.UUID, lease: Lease) -> None:
+        """Give the lease up (the job ended, or hands the video back to the queue)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Video)
+                .where(Video.id == video_id, Video.lease_holder == lease.holder)
+                .values(lease_holder=None, lease_message_id=None, lease_expires_at=None)
+            )
 
     async def progress(self, video_id: uuid.UUID, percent: int) -> bool:
         """Record progress; False when the video is no longer ours to process (deleted, finished)."""

@@ -108,6 +108,10 @@ class Video(Base):
     height: Mapped[int] = mapped_column(Integer)
     checksum_sha256: Mapped[str] = mapped_column(String(64))
     vote_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # The processing lease (migration 0003): which job holds the video, from which message, until when.
+    lease_holder: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    lease_message_id: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Vote(Base):
