@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from anb_common import identity
-from gateway.conftest import Gateway, Player
+from anb_gateway.upload import SATURATED
+from gateway.conftest import Gateway, Player, start_gateway, stop_gateway
 from gateway.stand_in_ingest import StandInIngest
 
 BOUNDARY = "anb-test-boundary-7f3a"
@@ -188,3 +190,39 @@ async def test_refused_upload_closes_the_connection_instead_of_leaving_the_body_
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line.split()[1] == b"401"
     assert b"connection: close" in rest.lower()
+
+
+@pytest.fixture(scope="module")
+def one_slot_gateway(gateway_env: dict[str, str], session_tmp: Path) -> Iterator[Gateway]:
+    """A gateway that relays one upload at a time and waits 1 s for a free slot."""
+    env = {**gateway_env, "ANB_HTTP_INGEST_MAX_UPLOADS": "1", "ANB_HTTP_INGEST_CONNECT_TIMEOUT_S": "1"}
+    started = start_gateway(env, session_tmp / "gateway-one-slot.log")
+    yield started
+    stop_gateway(started)
+
+
+async def test_uploads_past_the_relay_limit_are_shed_with_503(
+    one_slot_gateway: Gateway, owner: Player, ingest: StandInIngest
+) -> None:
+    ingest.reply(202, ACCEPTED)
+    ingest.first_chunk.clear()
+    body = form(b"x" * 200_000)
+    release = asyncio.Event()
+
+    async def held_open() -> AsyncIterator[bytes]:
+        yield body[:1000]
+        await release.wait()
+        yield body[1000:]
+
+    async with httpx.AsyncClient(base_url=one_slot_gateway.url, timeout=60) as client:
+        first = asyncio.create_task(
+            client.post("/api/videos/upload", content=held_open(), headers=headers(owner, body))
+        )
+        # The first upload holds the only slot once ingest sees its bytes.
+        assert await asyncio.to_thread(ingest.first_chunk.wait, 60)
+        second = await client.post("/api/videos/upload", content=body, headers=headers(owner, body))
+        release.set()
+        assert second.status_code == 503
+        assert second.json() == {"status_code": 503, "detail": SATURATED}
+        assert (await first).status_code == 202
+    assert "uploads already in flight to ingest" in one_slot_gateway.log.read_text()

@@ -45,6 +45,9 @@ class HttpSettings(BaseSettings):
     """Connecting to ingest inside the VPC takes milliseconds; longer means it is down."""
     ingest_response_timeout_s: float = 300.0
     """Waiting for ingest's answer: it stores and inspects the whole file (100 MB) before answering."""
+    ingest_max_uploads: int = Field(default=100, ge=1)
+    """Uploads relayed to ingest at once per gateway process; one more waits up to the connect timeout
+    for a slot, then gets 503 (load shed, not queued without bound)."""
 
 
 class ListingCacheSettings(BaseSettings):

@@ -26,6 +26,7 @@ from anb_gateway.settings import HttpSettings
 log = logging.getLogger(__name__)
 
 INGEST_PATH = "/internal/uploads"
+SATURATED = "El servicio de carga está saturado; intente de nuevo en unos minutos."
 _MIB = 1024 * 1024
 
 
@@ -72,10 +73,11 @@ class IngestProxy:
             write=None,
             pool=http.ingest_connect_timeout_s,
         )
+        self._limits = httpx.Limits(max_connections=http.ingest_max_uploads, max_keepalive_connections=20)
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self._timeout)
+        self._client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -126,7 +128,12 @@ class IngestProxy:
             return self._too_large()
         except _ClientGone:
             return _error(400, "La conexión se cerró antes de recibir el archivo completo.")
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+        except httpx.PoolTimeout:
+            log.warning(
+                "%d uploads already in flight to ingest; this one is refused", self._limits.max_connections
+            )
+            return _error(503, SATURATED)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
             log.error("ingest unreachable at %s", self._url)
             return _error(503, "El servicio de carga no está disponible; intente de nuevo en unos minutos.")
         except httpx.TimeoutException:
