@@ -33,7 +33,8 @@ def _roles(run: dict[str, Any]) -> str:
 def web_table(report: dict[str, Any]) -> str:
     header = [
         "scenario", "users", "s", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors %",
-        "uploads", "upload p95 ms", "verdict", "foreign CPU %", "our CPU, % of one core", "finished (UTC)",
+        "uploads", "upload p95 ms", "upload errors %", "verdict", "foreign CPU %", "our CPU, % of one core",
+        "finished (UTC)",
     ]  # fmt: skip
     rows = [
         [
@@ -48,6 +49,7 @@ def web_table(report: dict[str, Any]) -> str:
             run["error_pct"],
             run["uploads"],
             run["upload_p95_ms"],
+            run.get("upload_error_pct"),
             "pass" if run["passed"] else "FAIL: " + "; ".join(run["reasons"]),
             run.get("foreign_cpu_mean_pct"),
             _roles(run),
