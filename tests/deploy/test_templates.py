@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from anb_devstack.launcher import GATEWAY_KEEP_ALIVE_S
+
 from .support import DEPLOY, TEMPLATES, UNITS
 
 
@@ -309,3 +311,16 @@ def test_transcoder_stop_timeout_exceeds_the_worker_grace(platform_template: dic
     # Whatever grace a deployment picks, systemd waits longer before SIGKILL.
     assert int(stop) > int(grace["MaxValue"]) >= int(grace["Default"])
     assert len(UNITS) == 3
+
+
+def test_the_gateway_keeps_connections_open_longer_than_the_load_balancer(
+    platform_template: dict[str, Any],
+) -> None:
+    attributes = platform_template["Resources"]["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]
+    idle = int(next(a["Value"] for a in attributes if a["Key"] == "idle_timeout.timeout_seconds"))
+    unit = (DEPLOY / "systemd" / "anb-gateway.service").read_text()
+    (keep_alive,) = re.findall(r"--timeout-keep-alive (\d+)", unit)
+    # Otherwise the ALB reuses connections the gateway is closing and answers 502 (AWS's guidance).
+    assert int(keep_alive) > idle
+    # `make run` serves the same way.
+    assert int(keep_alive) == GATEWAY_KEEP_ALIVE_S

@@ -73,7 +73,11 @@ class IngestProxy:
             write=None,
             pool=http.ingest_connect_timeout_s,
         )
-        self._limits = httpx.Limits(max_connections=http.ingest_max_uploads, max_keepalive_connections=20)
+        # Idle connections are dropped well before ingest's keep-alive (uvicorn's 5 s) closes them, so
+        # an upload is never sent on a connection ingest is closing (it failed as ReadError, 502).
+        self._limits = httpx.Limits(
+            max_connections=http.ingest_max_uploads, max_keepalive_connections=20, keepalive_expiry=2.0
+        )
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:

@@ -29,6 +29,9 @@ from anb_devstack.moto import MotoServer
 from anb_devstack.postgres import EmbeddedPostgres
 from anb_devstack.provision import provision
 
+GATEWAY_KEEP_ALIVE_S = 130
+"""As deployed (deploy/systemd/anb-gateway.service, longer than the ALB's idle timeout): idle client
+connections stay usable for longer than any think time, as they do behind the ALB."""
 _COLOURS = {"moto": 90, "gateway": 36, "ingest": 35, "transcoder": 33, "launcher": 32}
 
 
@@ -129,9 +132,8 @@ class Platform:
         self.say("launcher", "schema migrated, bucket, queues and brand assets in place")
         uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1"]
         self._spawn("ingest", [*uvicorn, "--port", str(self.ports.ingest), "anb_ingest.app:create_app"], env)
-        self._spawn(
-            "gateway", [*uvicorn, "--port", str(self.ports.gateway), "anb_gateway.app:create_app"], env
-        )
+        gateway = ["--port", str(self.ports.gateway), "--timeout-keep-alive", str(GATEWAY_KEEP_ALIVE_S)]
+        self._spawn("gateway", [*uvicorn, *gateway, "anb_gateway.app:create_app"], env)
         for index in range(self.workers):
             self._spawn(f"transcoder-{index + 1}", [sys.executable, "-m", "anb_transcoder"], env)
         self._wait_healthy()
