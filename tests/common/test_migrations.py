@@ -48,3 +48,24 @@ async def test_vote_uniqueness_is_a_database_constraint(postgres: EmbeddedPostgr
         assert any(row["def"] == "UNIQUE (user_id, video_id)" for row in constraints)
     finally:
         await connection.close()
+
+
+async def test_a_video_takes_its_owners_city_from_the_database(postgres: EmbeddedPostgres) -> None:
+    connection = await asyncpg.connect(postgres.dsn)
+    try:
+        user_id, video_id = uuid.uuid4(), uuid.uuid4()
+        await connection.execute(
+            "INSERT INTO users (id, first_name, last_name, email, password_hash, city, country)"
+            " VALUES ($1, 'Ana', 'Paz', $2, 'x', 'Tunja', 'Colombia')",
+            user_id, f"ana-{user_id.hex[:8]}@example.com",
+        )  # fmt: skip
+        # Inserted without the city, as ingest does: the database copies it from the owner.
+        await connection.execute(
+            "INSERT INTO videos (id, user_id, title, status, original_key, container, codec, size_bytes,"
+            " duration_s, width, height, checksum_sha256) VALUES ($1, $2, 't', 'uploaded', 'k', 'mp4',"
+            " 'h264', 1, 30, 1920, 1080, $3)",
+            video_id, user_id, "0" * 64,
+        )  # fmt: skip
+        assert await connection.fetchval("SELECT owner_city FROM videos WHERE id = $1", video_id) == "Tunja"
+    finally:
+        await connection.close()

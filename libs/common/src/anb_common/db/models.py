@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -86,10 +87,20 @@ class Video(Base):
             "id",
             postgresql_where=text("published"),
         ),
+        # The same within one city.
+        Index(
+            "ix_videos_published_city_votes",
+            "owner_city",
+            text("vote_count DESC"),
+            "id",
+            postgresql_where=text("published"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # Copied from the owner by the database on insert (migration 0004; players cannot change city).
+    owner_city: Mapped[str] = mapped_column(String(100), server_default=FetchedValue())
     title: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default=VideoStatus.UPLOADED)
     published: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))

@@ -43,11 +43,12 @@ async def published(pool: asyncpg.Pool, city: str | None, limit: int, offset: in
             offset,
         )
     else:
-        # No index orders a city's videos by votes: this walks the published index and filters by
-        # owner's city, fine for the first pages; deep pages of one city are the slow case.
+        # The same, cut from ix_videos_published_city_votes (the owner's city is on the video).
         records = await pool.fetch(
-            f"SELECT {columns} FROM videos v JOIN users u ON u.id = v.user_id"  # noqa: S608
-            " WHERE v.published AND u.city = $1 ORDER BY v.vote_count DESC, v.id LIMIT $2 OFFSET $3",
+            f"SELECT {columns} FROM (SELECT id FROM videos WHERE published AND owner_city = $1"  # noqa: S608
+            "   ORDER BY vote_count DESC, id LIMIT $2 OFFSET $3) AS page"
+            " JOIN videos v ON v.id = page.id JOIN users u ON u.id = v.user_id"
+            " ORDER BY v.vote_count DESC, v.id",
             city,
             limit,
             offset,
