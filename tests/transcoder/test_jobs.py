@@ -27,17 +27,20 @@ async def _status(seeder: Seeder, video_id: uuid.UUID) -> str | None:
     return None if row is None else row.status
 
 
+async def _eventually_status(seeder: Seeder, video_id: uuid.UUID, wanted: str, what: str) -> None:
+    async def reached() -> bool:
+        return await _status(seeder, video_id) == wanted
+
+    await eventually(reached, what=what)
+
+
 async def test_success_publishes_the_processed_video_and_deletes_the_message(
     worker_settings: WorkerSettings, queues: Queues, seeder: Seeder, small_clip: Path, temp_dir: Path
 ) -> None:
     video_id = await seeder.video(small_clip)
     await queues.send_job(video_id)
     async with running(worker_settings):
-
-        async def processed() -> bool:
-            return await _status(seeder, video_id) == "processed"
-
-        await eventually(processed, what="the video to be processed")
+        await _eventually_status(seeder, video_id, "processed", "the video to be processed")
         await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
     row = await seeder.row(video_id)
     assert row is not None
@@ -73,11 +76,7 @@ async def test_poison_video_fails_without_retry(
     await queues.send_job(video_id)
     with caplog.at_level(logging.INFO):
         async with running(worker_settings):
-
-            async def failed() -> bool:
-                return await _status(seeder, video_id) == "failed"
-
-            await eventually(failed, what="the video to be failed")
+            await _eventually_status(seeder, video_id, "failed", "the video to be failed")
             await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
     row = await seeder.row(video_id)
     assert row is not None
@@ -119,11 +118,7 @@ async def test_duplicate_delivery_does_no_second_transcode(
     await queues.send_job(video_id)
     with caplog.at_level(logging.INFO):
         async with running(worker_settings):
-
-            async def processed() -> bool:
-                return await _status(seeder, video_id) == "processed"
-
-            await eventually(processed, what="the first delivery to be processed")
+            await _eventually_status(seeder, video_id, "processed", "the first delivery to be processed")
             first = await seeder.row(video_id)
             await queues.send_job(video_id)
             await eventually(lambda: _empty(queues, queues.url), what="the duplicate to be deleted")
@@ -171,11 +166,9 @@ async def test_a_redelivered_message_waits_for_the_lease_then_is_processed(
     await seeder.hold(video_id, message_id=message_id, seconds=1.5)
     with caplog.at_level(logging.INFO):
         async with running(worker_settings):
-
-            async def processed() -> bool:
-                return await _status(seeder, video_id) == "processed"
-
-            await eventually(processed, what="the video to be processed after the lease lapsed")
+            await _eventually_status(
+                seeder, video_id, "processed", "the video to be processed after the lease lapsed"
+            )
             await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
     assert any("another receive of it" in record.getMessage() for record in caplog.records)
     assert _job_starts(caplog) == 1
@@ -201,11 +194,7 @@ async def test_missing_original_fails_the_video(
     video_id = await seeder.video(small_clip, upload=False)
     await queues.send_job(video_id)
     async with running(worker_settings):
-
-        async def failed() -> bool:
-            return await _status(seeder, video_id) == "failed"
-
-        await eventually(failed, what="the video to be failed")
+        await _eventually_status(seeder, video_id, "failed", "the video to be failed")
         await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
     row = await seeder.row(video_id)
     assert row is not None
@@ -237,11 +226,7 @@ async def test_transient_failures_retry_then_fail_the_video_and_park_the_message
     video_id = await seeder.video(small_clip, StorageClass="GLACIER")
     await queues.send_job(video_id)
     async with running(worker_settings):
-
-        async def failed() -> bool:
-            return await _status(seeder, video_id) == "failed"
-
-        await eventually(failed, what="the video to be failed after the last attempt")
+        await _eventually_status(seeder, video_id, "failed", "the video to be failed after the last attempt")
         await eventually(lambda: _empty(queues, queues.url), what="the main queue to empty")
         dead = await queues.receive_all(queues.dlq_url)
     row = await seeder.row(video_id)

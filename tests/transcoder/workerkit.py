@@ -216,10 +216,13 @@ class Seeder:
             )
 
     async def delete(self, video_id: uuid.UUID) -> None:
+        """What the gateway does when a player deletes a video: the row and the original go."""
         async with self.sessions.begin() as session:
             video = await session.get(Video, video_id)
             if video is not None:
                 await session.delete(video)
+        async with self.aws.s3() as s3:
+            await s3.delete_object(Bucket=self.aws.settings.bucket, Key=keys.upload_key(video_id, "mp4"))
 
     async def object_exists(self, key: str) -> bool:
         async with self.aws.s3() as s3:
