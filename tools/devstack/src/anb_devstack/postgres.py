@@ -41,7 +41,8 @@ def _run_as() -> str | None:
 
 
 def _open_path_to(path: Path) -> None:
-    """Let the server's user traverse every parent folder of its data directory."""
+    """Let the server's user traverse every parent folder of ``path`` (its data directory, and the
+    binaries inside the virtualenv: a checkout under ``mktemp -d`` is 0700)."""
     for parent in [path, *path.parents]:
         mode = parent.stat().st_mode
         if mode & 0o001 == 0:
@@ -54,6 +55,8 @@ class EmbeddedPostgres:
         self.port = port
         self.database = database
         self._user = _run_as()
+        if self._user:
+            _open_path_to(POSTGRES_BIN_PATH)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
