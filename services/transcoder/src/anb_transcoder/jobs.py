@@ -87,13 +87,13 @@ class JobRunner:
                 return
             with logs.bound(video_id=str(decoded.video_id)):
                 video_id = decoded.video_id
-                lease = Lease(
-                    job.holder, message.message_id, lease_s(self._settings.worker.visibility_timeout_s)
-                )
-                # The video's lease is renewed with the message's visibility, so both lapse together
-                # if this worker dies; renewing a lease held by another job changes nothing.
+                visibility_s = self._settings.worker.visibility_timeout_s
+                lease = Lease(job.holder, message.message_id, lease_s(visibility_s))
+                # The video's lease is renewed at the same beat as the message's visibility, so it
+                # lapses just before the message reappears if this worker dies; renewing a lease held
+                # by another job changes nothing.
                 async with heartbeat(
-                    self._queue, message, self._settings.heartbeat_s, lease.seconds,
+                    self._queue, message, self._settings.heartbeat_s, visibility_s,
                     also=lambda: self._videos.renew(video_id, lease),
                 ):  # fmt: skip
                     settle = await self._decide(video_id, job, lease)

@@ -73,7 +73,9 @@ def platform(
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        _wait_healthy(f"http://127.0.0.1:{chosen['gateway']}/api/health", process, log, start_timeout_s)
+        # Both HTTP services: a gateway that answers before ingest does refuses uploads with 503.
+        for health in (f"{chosen['ingest']}/internal/health", f"{chosen['gateway']}/api/health"):
+            _wait_healthy(f"http://127.0.0.1:{health}", process, log, start_timeout_s)
         yield RunningPlatform(
             api=f"http://127.0.0.1:{chosen['gateway']}/api",
             ingest_url=f"http://127.0.0.1:{chosen['ingest']}",
