@@ -1,8 +1,9 @@
 """Turn one upload into the platform's processed video, in process with PyAV (no ffmpeg subprocess).
 
 intro card → footage (first ``max_output_s`` seconds, fitted and padded to the output size, rotation
-honoured, watermark on every frame, constant frame rate) → outro card, encoded once with libx264 into
-an MP4 with faststart and no audio. Decoding runs in its own thread so that it overlaps filtering and
+honoured, watermark on every frame, constant frame rate) → outro card, one H.264 stream (libx264) in
+an MP4 with faststart and no audio; the cards' packets are encoded once per worker and copied in
+(``cards.py``). Decoding runs in its own thread so that it overlaps filtering and
 encoding (both release the GIL inside FFmpeg); decoder and encoder use FFmpeg's own threads too.
 """
 
@@ -18,21 +19,21 @@ from pathlib import Path
 
 import av
 from av.stream import Discard
-from av.video.frame import PictureType
 from av.video.stream import VideoStream
 
 from anb_common.media import ACCEPTED_CODECS, MediaRejected, clockwise_rotation, safe_open, stream_duration_s
 from anb_common.settings import ProcessingSettings
-from anb_transcoder.brand import BrandAssets, load_card, load_logo
+from anb_transcoder.brand import BrandAssets, load_logo
+from anb_transcoder.cards import encoded_card
+from anb_transcoder.encoder import Cancelled, Encoder
 from anb_transcoder.graph import FootageGraph
 from anb_transcoder.stages import in_background
+from anb_transcoder.x264 import OutputFormat
 
 PROGRESS_INTERVAL_S = 2.0
 """Shortest time between two progress reports: the worker writes each one to the database."""
 CARDS_MAX_S = 5.0
 """The published contract: intro and outro together last at most this long, whatever the settings."""
-_STOP_CHECK_FRAMES = 8
-"""Frames between two ``should_stop`` polls: often enough to abort within a fraction of a second."""
 _DECODED_AHEAD = 8
 """Decoded frames buffered between the decode thread and the graph (~3 MB each at 1080p)."""
 
@@ -45,10 +46,6 @@ class UnprocessableVideo(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class Cancelled(Exception):
-    """``should_stop`` asked the transcode to stop; nothing was written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +142,12 @@ def _transcode(
             except (av.FFmpegError, ValueError) as exc:
                 # The only input to the graph that varies is the source's picture format and size.
                 raise UnprocessableVideo("The video's picture format is not supported.") from exc
-            with _Encoder(dst, fps, settings, progress, should_stop) as encoder:
-                encoder.card(load_card(brand.intro, settings.width, settings.height), card_frames)
+            output = OutputFormat.of(fps, settings)
+            # Both cards before the footage encoder opens: a card's encoder (on a worker's first
+            # job at this rate) and the footage's are then never in memory together.
+            intro, outro = (encoded_card(card, card_frames, output) for card in (brand.intro, brand.outro))
+            with Encoder(dst, output, progress.update, should_stop) as encoder:
+                encoder.card(intro)
                 footage = 0
                 try:
                     for frame in _with_first(first, frames):
@@ -164,7 +165,7 @@ def _transcode(
                     ) from exc
                 if footage == 0:
                     raise UnprocessableVideo("The video track holds no pictures we can decode.")
-                encoder.card(load_card(brand.outro, settings.width, settings.height), card_frames)
+                encoder.card(outro)
         finally:
             frames.close()
     return TranscodeResult(fps=fps, footage_frames=footage, card_frames=card_frames)
@@ -210,63 +211,6 @@ def _decode(
                 return
             frame.pts = last = pts
             yield frame
-
-
-class _Encoder:
-    """libx264 into an MP4 with faststart; frames are numbered in output frames (time base 1/fps)."""
-
-    def __init__(
-        self,
-        dst: Path,
-        fps: Fraction,
-        settings: ProcessingSettings,
-        progress: _Progress,
-        should_stop: Callable[[], bool] | None,
-    ) -> None:
-        self._out = av.open(str(dst), "w", format="mp4", container_options={"movflags": "+faststart"})
-        stream = self._out.add_stream("libx264", rate=fps)
-        assert isinstance(stream, VideoStream)
-        stream.width, stream.height, stream.pix_fmt = settings.width, settings.height, "yuv420p"
-        stream.codec_context.time_base = 1 / fps
-        stream.codec_context.sample_aspect_ratio = Fraction(1)
-        stream.thread_type = "AUTO"
-        stream.options = {"preset": settings.preset, "crf": str(settings.crf)}
-        self._stream = stream
-        self._progress = progress
-        self._should_stop = should_stop
-        self._pts = 0
-
-    def __enter__(self) -> _Encoder:
-        return self
-
-    def __exit__(self, kind: object, error: object, trace: object) -> None:
-        try:
-            if error is None:
-                self._out.mux(self._stream.encode(None))
-        finally:
-            self._out.close()
-
-    def card(self, picture: av.VideoFrame, frames: int) -> None:
-        for _ in range(frames):
-            self._write(picture)
-
-    def footage(self, frames: list[av.VideoFrame], room: int) -> int:
-        """Encode up to ``room`` of ``frames``; returns how many were written."""
-        taken = frames[: max(0, room)]
-        for frame in taken:
-            self._write(frame)
-        return len(taken)
-
-    def _write(self, frame: av.VideoFrame) -> None:
-        # Decoded frames keep their I/P/B type and x264 would obey it (a keyframe per source GOP).
-        frame.pict_type = PictureType.NONE
-        frame.pts = self._pts
-        frame.time_base = self._stream.codec_context.time_base
-        self._out.mux(self._stream.encode(frame))
-        self._pts += 1
-        if self._pts % _STOP_CHECK_FRAMES == 0 and self._should_stop is not None and self._should_stop():
-            raise Cancelled
-        self._progress.update(self._pts)
 
 
 class _Progress:

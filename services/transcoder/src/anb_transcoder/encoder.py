@@ -1,0 +1,109 @@
+"""Writes the output file: libx264 into an MP4 with faststart, frames numbered in output frames.
+
+Cards arrive already encoded (``cards.py``) and their packets are copied in, shifted to where they
+play; footage frames are encoded here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+from av.video.frame import PictureType
+
+from anb_transcoder.brand import load_card
+from anb_transcoder.cards import EncodedCard
+from anb_transcoder.x264 import OutputFormat
+
+STOP_CHECK_FRAMES = 8
+"""Frames between two ``should_stop`` polls: often enough to abort within a fraction of a second."""
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """``should_stop`` asked the transcode to stop; nothing was written."""
+
+
+class Encoder:
+    """Takes the intro card, the footage frames and the outro card, in that order."""
+
+    def __init__(
+        self,
+        dst: Path,
+        output: OutputFormat,
+        on_frames: Callable[[int], None],
+        should_stop: Callable[[], bool] | None,
+    ) -> None:
+        self._out = av.open(str(dst), "w", format="mp4", container_options={"movflags": "+faststart"})
+        try:
+            self._stream = output.add_stream(self._out)
+        except BaseException:
+            self._out.close()
+            raise
+        self._output = output
+        self._extradata = bytes(self._stream.codec_context.extradata or b"")
+        self._on_frames = on_frames
+        self._should_stop = should_stop
+        self._frames = 0
+        self._pending = False
+        """Frames sent to x264 whose packets may still be inside it."""
+
+    def __enter__(self) -> Encoder:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if error is None:
+                self._drain()
+        finally:
+            self._out.close()
+
+    def card(self, card: EncodedCard) -> None:
+        if card.extradata != self._extradata:
+            # Only a change of x264 or of OutputFormat between the two encoders gets here; copied
+            # packets would then be garbage to a player, so pay for encoding instead.
+            log.warning("card parameter sets differ from the output's; encoding the card in place")
+            picture = load_card(card.source, self._output.width, self._output.height)
+            for _ in range(card.frames):
+                self.frame(picture)
+            return
+        # x264 holds back a few frames for B-frame decisions: they come before the card.
+        self._drain()
+        time_base = self._stream.codec_context.time_base
+        for piece in card.packets:
+            packet = av.Packet(piece.data)
+            packet.pts, packet.dts = self._frames + piece.pts, self._frames + piece.dts
+            packet.time_base, packet.is_keyframe, packet.stream = time_base, piece.keyframe, self._stream
+            self._out.mux(packet)
+        self._advance(card.frames)
+
+    def footage(self, frames: list[av.VideoFrame], room: int) -> int:
+        """Encode up to ``room`` of ``frames``; returns how many were written."""
+        taken = frames[: max(0, room)]
+        for frame in taken:
+            self.frame(frame)
+        return len(taken)
+
+    def frame(self, frame: av.VideoFrame) -> None:
+        # Decoded frames keep their I/P/B type and x264 would obey it (a keyframe per source GOP).
+        frame.pict_type = PictureType.NONE
+        frame.pts = self._frames
+        frame.time_base = self._stream.codec_context.time_base
+        self._out.mux(self._stream.encode(frame))
+        self._pending = True
+        self._advance(1)
+
+    def _advance(self, frames: int) -> None:
+        before, self._frames = self._frames, self._frames + frames
+        stop_due = self._frames // STOP_CHECK_FRAMES != before // STOP_CHECK_FRAMES
+        if stop_due and self._should_stop is not None and self._should_stop():
+            raise Cancelled
+        self._on_frames(self._frames)
+
+    def _drain(self) -> None:
+        if self._pending:
+            self._out.mux(self._stream.encode(None))
+            self._pending = False
