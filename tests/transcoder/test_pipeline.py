@@ -310,3 +310,15 @@ def test_damage_inside_the_footage_is_skipped_like_a_player_does(clips: Path, tm
     damaged.write_bytes(bytes(data))
     result = transcode(damaged, tmp_path / "out.mp4", BRAND, FAST)
     assert result.footage_frames > 10
+
+
+def test_a_slide_show_clip_gets_cards_of_two_frames(clips: Path) -> None:
+    """1 fps (phones' time-lapse, the hostile-file suite's clips): 2.5 s cards are two frames, too
+    few for x264 to reorder, joined to footage that it does reorder."""
+    src = make_clip(clips / "slides.mp4", width=640, height=360, seconds=6.0, fps=1)
+    dst = clips / "slides-out.mp4"
+    result = transcode(src, dst, BRAND, ProcessingSettings())
+    assert (result.fps, result.card_frames, result.footage_frames) == (1, 2, 6)
+    _, lumas, _, duration = _probe(dst)
+    assert len(lumas) == 10
+    assert duration == pytest.approx(10.0, abs=0.1)

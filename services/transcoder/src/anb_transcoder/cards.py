@@ -5,8 +5,7 @@ turns them into the same packets each time; encoding them once saves each job ab
 (measured: 150 card frames at 720p30, veryfast), some 2 % of a 30 s 1080p job. A card is a closed
 run of pictures starting with an IDR frame, encoded with the footage's ``OutputFormat``, so its
 parameter sets equal the footage encoder's; the encoder checks that before copying and encodes the
-picture itself when they differ. Decode timestamps join up because both encoders delay decoding by
-the same number of frames (the B-frame reorder depth, which is part of those parameter sets).
+picture itself when they differ, and numbers the decode times of the joined stream itself.
 """
 
 from __future__ import annotations
@@ -29,9 +28,7 @@ _KEPT = 8
 class CardPacket:
     data: bytes
     pts: int
-    """Presentation time in frames from the card's first frame."""
-    dts: int
-    """Decode time in frames; negative for the first ones (x264 decodes ahead of B-frames)."""
+    """Presentation time in frames from the card's first frame (packets are in decode order)."""
     keyframe: bool
 
 
@@ -71,7 +68,6 @@ def _encode(path: Path, mtime_ns: int, size: int, frames: int, output: OutputFor
         frames=frames,
         extradata=extradata,
         packets=tuple(
-            CardPacket(bytes(packet), int(packet.pts or 0), int(packet.dts or 0), packet.is_keyframe)
-            for packet in packets
+            CardPacket(bytes(packet), int(packet.pts or 0), packet.is_keyframe) for packet in packets
         ),
     )

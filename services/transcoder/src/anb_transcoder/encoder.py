@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import av
 from av.video.frame import PictureType
@@ -19,6 +20,8 @@ from anb_transcoder.x264 import OutputFormat
 
 STOP_CHECK_FRAMES = 8
 """Frames between two ``should_stop`` polls: often enough to abort within a fraction of a second."""
+X264_MAX_REORDER = 2
+"""Frames by which x264 at most decodes ahead of display (B-pyramid); without B-frames, none."""
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ class Encoder:
         self._on_frames = on_frames
         self._should_stop = should_stop
         self._frames = 0
+        self._packets = 0
+        self._reorder = X264_MAX_REORDER if self._stream.codec_context.has_b_frames else 0
         self._pending = False
         """Frames sent to x264 whose packets may still be inside it."""
 
@@ -75,9 +80,12 @@ class Encoder:
         time_base = self._stream.codec_context.time_base
         for piece in card.packets:
             packet = av.Packet(piece.data)
-            packet.pts, packet.dts = self._frames + piece.pts, self._frames + piece.dts
-            packet.time_base, packet.is_keyframe, packet.stream = time_base, piece.keyframe, self._stream
-            self._out.mux(packet)
+            packet.pts, packet.time_base, packet.is_keyframe = (
+                self._frames + piece.pts,
+                time_base,
+                piece.keyframe,
+            )
+            self._mux([packet])
         self._advance(card.frames)
 
     def footage(self, frames: list[av.VideoFrame], room: int) -> int:
@@ -92,7 +100,7 @@ class Encoder:
         frame.pict_type = PictureType.NONE
         frame.pts = self._frames
         frame.time_base = self._stream.codec_context.time_base
-        self._out.mux(self._stream.encode(frame))
+        self._mux(self._stream.encode(frame))
         self._pending = True
         self._advance(1)
 
@@ -105,5 +113,16 @@ class Encoder:
 
     def _drain(self) -> None:
         if self._pending:
-            self._out.mux(self._stream.encode(None))
+            self._mux(self._stream.encode(None))
             self._pending = False
+
+    def _mux(self, packets: list[av.Packet[Any]]) -> None:
+        # Each x264 instance numbers decode times itself, and delays them only once it has had frames
+        # to reorder (a two-frame card is not delayed, a long one by two frames): joined, such runs
+        # can go back in time. One numbering for the whole stream, packets in decode order, delayed
+        # by the most x264 ever reorders, keeps every decode time increasing and never after display.
+        for packet in packets:
+            packet.dts = self._packets - self._reorder
+            packet.stream = self._stream
+            self._packets += 1
+            self._out.mux(packet)
