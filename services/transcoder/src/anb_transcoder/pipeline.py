@@ -3,8 +3,8 @@
 intro card → footage (first ``max_output_s`` seconds, fitted and padded to the output size, rotation
 honoured, watermark on every frame, constant frame rate) → outro card, one H.264 stream (libx264) in
 an MP4 with faststart and no audio; the cards' packets are encoded once per worker and copied in
-(``cards.py``). Decoding runs in its own thread so that it overlaps filtering and
-encoding (both release the GIL inside FFmpeg); decoder and encoder use FFmpeg's own threads too.
+(``cards.py``). Decoding, filtering and encoding each run in a thread of their own, overlapping
+(PyAV releases the GIL inside FFmpeg); decoder and encoder use FFmpeg's own threads too.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ PROGRESS_INTERVAL_S = 2.0
 CARDS_MAX_S = 5.0
 """The published contract: intro and outro together last at most this long, whatever the settings."""
 _DECODED_AHEAD = 8
-"""Decoded frames buffered between the decode thread and the graph (~3 MB each at 1080p)."""
+"""Decoded frames buffered between the decoding and the filtering thread (~3 MB each at 1080p)."""
+_BATCHES_AHEAD = 8
+"""Batches of output frames (usually one, 1.4 MB at 720p) buffered between the filtering thread and
+the encoder."""
 
 log = logging.getLogger(__name__)
 
@@ -118,19 +121,16 @@ def _transcode(
         for other in media.streams:
             if other is not stream:
                 other.discard = Discard.all
-        frames = in_background(_decode(media, stream, settings.max_output_s), _DECODED_AHEAD)
-        try:
-            first = next(frames, None)
-            if first is None:
-                raise UnprocessableVideo("The video track holds no pictures we can decode.")
-            fps = _output_fps(stream, settings.max_fps)
-            footage_s = min(stream_duration_s(media, stream) or math.inf, settings.max_output_s)
-            card_frames = math.floor(Fraction(min(settings.card_s, CARDS_MAX_S / 2)) * fps)
-            footage_limit = math.floor(settings.max_output_s * fps)
-            progress.total = max(1, min(footage_limit, round(footage_s * fps)) + 2 * card_frames)
-            logo = load_logo(brand.logo)
+        fps = _output_fps(stream, settings.max_fps)
+        footage_s = min(stream_duration_s(media, stream) or math.inf, settings.max_output_s)
+        card_frames = math.floor(Fraction(min(settings.card_s, CARDS_MAX_S / 2)) * fps)
+        footage_limit = math.floor(settings.max_output_s * fps)
+        progress.total = max(1, min(footage_limit, round(footage_s * fps)) + 2 * card_frames)
+        logo = load_logo(brand.logo)
+
+        def graph_for(first: av.VideoFrame) -> FootageGraph:
             try:
-                graph = FootageGraph(
+                return FootageGraph(
                     first,
                     time_base=first.time_base or stream.time_base or Fraction(1, 90_000),
                     sample_aspect=stream.codec_context.sample_aspect_ratio or Fraction(1),
@@ -142,38 +142,64 @@ def _transcode(
             except (av.FFmpegError, ValueError) as exc:
                 # The only input to the graph that varies is the source's picture format and size.
                 raise UnprocessableVideo("The video's picture format is not supported.") from exc
-            output = OutputFormat.of(fps, settings)
-            # Both cards before the footage encoder opens: a card's encoder (on a worker's first
-            # job at this rate) and the footage's are then never in memory together.
-            intro, outro = (encoded_card(card, card_frames, output) for card in (brand.intro, brand.outro))
-            with Encoder(dst, output, progress.update, should_stop) as encoder:
-                encoder.card(intro)
-                footage = 0
-                try:
-                    for frame in _with_first(first, frames):
-                        graph.push(frame)
-                        footage += encoder.footage(graph.pull(), footage_limit - footage)
-                    graph.push(None)
-                    footage += encoder.footage(graph.pull(), footage_limit - footage)
-                except (av.FFmpegError, ValueError) as exc:
-                    if isinstance(exc, OSError):
-                        raise  # the disk or the output, not the video: another attempt may work
-                    # Frames the graph cannot take (a size or format change midway, damaged
-                    # pictures) fail the same way on every attempt: the video's fault, not ours.
-                    raise UnprocessableVideo(
-                        "Part of the video could not be processed: it looks damaged or changes format midway."
-                    ) from exc
-                if footage == 0:
+
+        frames = in_background(_decode(media, stream, settings.max_output_s), _DECODED_AHEAD)
+        batches = in_background(_fitted(frames, graph_for), _BATCHES_AHEAD)
+        try:
+            footage = 0
+            try:
+                first = next(batches, None)
+                if first is None:
                     raise UnprocessableVideo("The video track holds no pictures we can decode.")
-                encoder.card(outro)
+                output = OutputFormat.of(fps, settings)
+                # Both cards before the footage encoder opens: a card's encoder (on a worker's
+                # first job at this rate) and the footage's are then never in memory together.
+                intro, outro = (
+                    encoded_card(card, card_frames, output) for card in (brand.intro, brand.outro)
+                )
+                with Encoder(dst, output, progress.update, should_stop) as encoder:
+                    encoder.card(intro)
+                    for ready in _with_first(first, batches):
+                        footage += encoder.footage(ready, footage_limit - footage)
+                    if footage == 0:
+                        raise UnprocessableVideo("The video track holds no pictures we can decode.")
+                    encoder.card(outro)
+            except (av.FFmpegError, ValueError) as exc:
+                if isinstance(exc, OSError):
+                    raise  # the disk or the output, not the video: another attempt may work
+                # Frames the graph cannot take (a size or format change midway, damaged pictures)
+                # fail the same way on every attempt: the video's fault, not ours.
+                raise UnprocessableVideo(
+                    "Part of the video could not be processed: it looks damaged or changes format midway."
+                ) from exc
         finally:
+            batches.close()
             frames.close()
     return TranscodeResult(fps=fps, footage_frames=footage, card_frames=card_frames)
 
 
-def _with_first(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+def _with_first(
+    first: list[av.VideoFrame], rest: Iterator[list[av.VideoFrame]]
+) -> Iterator[list[av.VideoFrame]]:
     yield first
     yield from rest
+
+
+def _fitted(
+    frames: Iterator[av.VideoFrame], graph_for: Callable[[av.VideoFrame], FootageGraph]
+) -> Iterator[list[av.VideoFrame]]:
+    """Footage frames ready to encode, in batches as the graph releases them; the graph is built
+    from the first decoded frame. Runs in a thread of its own, between decoding and encoding: with
+    filtering in the encoding thread, a 30 s 1080p job took ~1.5 % longer (measured side by side)."""
+    graph: FootageGraph | None = None
+    for frame in frames:
+        if graph is None:
+            graph = graph_for(frame)
+        graph.push(frame)
+        yield graph.pull()
+    if graph is not None:
+        graph.push(None)
+        yield graph.pull()
 
 
 def _decode(
