@@ -19,6 +19,7 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
     ("transcode", "project_over_ffmpeg_cli", "<=", 0.85, "x"),
     ("transcode", "moviepy_over_project", ">=", 5.0, "x"),
     ("transcode", "peak_rss_mb", "<=", 300.0, "MB"),
+    ("transcode", "first_job_over_ffmpeg_cli", ">=", 0.0, "x"),
     ("ingest", "throughput_ratio_100mb", ">=", 0.8, "x"),
     ("ingest", "throughput_ratio_500mb", ">=", 0.8, "x"),
     ("ingest", "rss_growth_mb_500mb", "<=", 64.0, "MB"),
