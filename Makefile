@@ -26,7 +26,7 @@ test: sync deploy-tools
 lint: sync
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
-	$(UV) run --no-sync mypy libs/common/src services/gateway/src services/ingest/src services/transcoder/src tools/devstack/src clients/cli/src deploy/capacity/anb_capacity loadtest
+	$(UV) run --no-sync mypy libs/common/src services/gateway/src services/ingest/src services/transcoder/src tools/devstack/src clients/cli/src deploy/capacity/anb_capacity loadtest bench
 
 migrate: sync
 	$(UV) run --no-sync python -m anb_common.db.migrate upgrade

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx
@@ -43,6 +44,9 @@ from anb_common.aws import Aws
 from anb_devstack import running
 from anb_devstack.clips import make_clip
 from anb_devstack.moto import free_port
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3.type_defs import ObjectIdentifierTypeDef
 
 RESULTS = Path(__file__).parent / "results" / "gateway.json"
 MB = 1000 * 1000
@@ -175,7 +179,9 @@ async def empty_uploads(aws: Aws) -> None:
     """moto keeps objects in RAM: drop each upload's object before the next one."""
     async with aws.s3() as s3:
         listed = await s3.list_objects_v2(Bucket=aws.settings.bucket, Prefix="uploads/")
-        keys = [{"Key": item["Key"]} for item in listed.get("Contents", []) if item["Key"] != "uploads/"]
+        keys: list[ObjectIdentifierTypeDef] = [
+            {"Key": item["Key"]} for item in listed.get("Contents", []) if item["Key"] != "uploads/"
+        ]
         if keys:
             await s3.delete_objects(Bucket=aws.settings.bucket, Delete={"Objects": keys})
 
