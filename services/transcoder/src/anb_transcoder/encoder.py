@@ -80,11 +80,9 @@ class Encoder:
         time_base = self._stream.codec_context.time_base
         for piece in card.packets:
             packet = av.Packet(piece.data)
-            packet.pts, packet.time_base, packet.is_keyframe = (
-                self._frames + piece.pts,
-                time_base,
-                piece.keyframe,
-            )
+            packet.pts = self._frames + piece.pts
+            packet.time_base = time_base
+            packet.is_keyframe = piece.keyframe
             self._mux([packet])
         self._advance(card.frames)
 
