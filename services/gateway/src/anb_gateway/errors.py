@@ -76,10 +76,14 @@ def _internal_detail() -> str:
 
 
 # What a database outage or restart looks like through asyncpg: refused or dropped connections, a
-# server shutting down or starting up (class 57 "operator intervention"), a pool that timed out.
+# server shutting down or starting up (class 57 "operator intervention"), a pool that timed out, and
+# asyncpg's own state errors when the server ends a session in the middle of a query ("cannot switch
+# to state 12; another operation is in progress", MagicStack/asyncpg#1069: seen here when PostgreSQL
+# was restarted under load).
 DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
     ConnectionError,
     TimeoutError,
