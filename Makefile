@@ -36,7 +36,7 @@ clean:
 
 # Checks what must hold after any run (see tools/devstack/src/anb_devstack/invariants.py).
 check-invariants: sync
-	ANB_PROCESSING_TEMP_DIR=$${ANB_PROCESSING_TEMP_DIR:-.devdata/anb-temp} $(UV) run --no-sync python -m anb_devstack.invariants --settle 60
+	$(UV) run --no-sync python -m anb_devstack.invariants --settle 60
 
 bench-transcode: sync
 	command -v ffmpeg >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ffmpeg)

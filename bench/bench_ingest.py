@@ -228,8 +228,8 @@ async def main() -> None:
             "ANB_INTERNAL_SECRET": SECRET,
             # The limit raised for the bench: the 500 MB file must pass.
             "ANB_UPLOAD_MAX_BYTES": str(600 * MB),
-            "ANB_UPLOAD_PART_SIZE_BYTES": str(PART_BYTES),
-            "ANB_UPLOAD_PARTS_IN_FLIGHT": str(IN_FLIGHT),
+            "ANB_INGEST_PART_SIZE_BYTES": str(PART_BYTES),
+            "ANB_INGEST_PARTS_IN_FLIGHT": str(IN_FLIGHT),
             "ANB_INGEST_TEMP_DIR": str(work / "spool"),
         }
         argv = [sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1"]

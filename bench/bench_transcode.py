@@ -111,9 +111,9 @@ def moviepy_once(src: Path, dst: Path) -> dict[str, float]:
 
 
 def child_project(src: Path, dst: Path) -> None:
-    from anb_common.settings import ProcessingSettings
     from anb_transcoder.brand import BrandAssets
     from anb_transcoder.pipeline import transcode
+    from anb_transcoder.settings import ProcessingSettings
 
     brand = BrandAssets(*brand_paths())
     took: list[float] = []

@@ -28,7 +28,8 @@ import asyncpg
 import httpx
 import psutil
 
-from anb_devstack import running, secrets
+from anb_common.signing_keys import dev_keys
+from anb_devstack import running
 from loadtest import clips, machine, ready
 
 _LONG_POLL_S = 20
@@ -61,7 +62,7 @@ def _upload(client: httpx.Client, clip: Path, title: str) -> str:
 
 def _worker_env(started: running.RunningPlatform) -> dict[str, str]:
     """The environment the launcher gives its transcoders (see anb_devstack.launcher.Platform.env)."""
-    keys = secrets.load_or_create(started.devdata)
+    keys = dev_keys(started.devdata)
     return {
         **os.environ,
         "ANB_DEV_MODE": "true",

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pydantic_settings import BaseSettings
 
 from anb_common.settings import (
     AwsSettings,
     DatabaseSettings,
-    ProcessingSettings,
     SecuritySettings,
     UploadLimits,
 )
@@ -17,7 +14,6 @@ SECTIONS: list[type[BaseSettings]] = [
     DatabaseSettings,
     AwsSettings,
     UploadLimits,
-    ProcessingSettings,
     SecuritySettings,
 ]
 
@@ -37,7 +33,6 @@ def test_defaults_are_the_embedded_platform(monkeypatch: pytest.MonkeyPatch) -> 
     limits = UploadLimits()
     assert limits.max_bytes == 100_000_000
     assert (limits.min_duration_s, limits.max_duration_s, limits.min_short_side_px) == (20, 60, 1080)
-    assert ProcessingSettings().temp_dir == Path("/tmp/anb-temp")
     assert SecuritySettings().dev_mode is True
 
 
@@ -46,7 +41,6 @@ def test_values_come_from_anb_environment_variables(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("ANB_AWS_ENDPOINT_URL", "")
     monkeypatch.setenv("ANB_AWS_BUCKET", "prod-bucket")
     monkeypatch.setenv("ANB_UPLOAD_MAX_BYTES", "5000")
-    monkeypatch.setenv("ANB_PROCESSING_CRF", "20")
     monkeypatch.setenv("ANB_DEV_MODE", "false")
     monkeypatch.setenv("ANB_JWT_SECRET", "s" * 40)
     assert DatabaseSettings().url == "postgresql+asyncpg://u@db.internal:5432/anb"
@@ -54,7 +48,6 @@ def test_values_come_from_anb_environment_variables(monkeypatch: pytest.MonkeyPa
     assert aws.endpoint_url in (None, "")
     assert aws.bucket == "prod-bucket"
     assert UploadLimits().max_bytes == 5000
-    assert ProcessingSettings().crf == 20
     security = SecuritySettings()
     assert security.dev_mode is False
     assert security.jwt_secret is not None

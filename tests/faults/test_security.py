@@ -39,6 +39,7 @@ from hostile_fixtures import (  # noqa: F401 - fixtures
 
 from anb_common import identity
 from anb_common.aws import Aws
+from anb_common.db.dsn import libpq_url
 from anb_devstack.clips import hls_playlist, make_avi_hls_bait, make_clip, make_hls_bait, watch_opens
 from anb_devstack.running import RunningPlatform
 
@@ -60,7 +61,7 @@ def _unsigned(claims: dict[str, object]) -> str:
 
 
 def _dsn(platform: RunningPlatform) -> str:
-    return platform.db_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    return libpq_url(platform.db_url)
 
 
 # --- ingest's internal identity -------------------------------------------------------------------

@@ -11,13 +11,13 @@ from anb_ingest.settings import IngestSettings
 
 def test_reads_sections_and_own_options_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANB_UPLOAD_MAX_BYTES", "600000000")
-    monkeypatch.setenv("ANB_UPLOAD_PARTS_IN_FLIGHT", "2")
+    monkeypatch.setenv("ANB_INGEST_PARTS_IN_FLIGHT", "2")
     monkeypatch.setenv("ANB_INGEST_TEMP_DIR", "/var/tmp/spool")
     monkeypatch.setenv("ANB_INGEST_RELAY_INTERVAL_S", "0.5")
     monkeypatch.setenv("ANB_AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
     settings = IngestSettings()
     assert settings.upload.max_bytes == 600_000_000
-    assert settings.upload.parts_in_flight == 2
+    assert settings.ingest.parts_in_flight == 2
     assert settings.ingest.temp_dir == Path("/var/tmp/spool")
     assert settings.ingest.relay_interval_s == 0.5
     assert settings.queue_aws() is settings.aws

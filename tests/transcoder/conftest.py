@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from workerkit import VISIBILITY_S, Queues, Seeder, WorkerProcesses
 
 from anb_common.aws import Aws, queue_url
-from anb_common.settings import AwsSettings, DatabaseSettings, ProcessingSettings
+from anb_common.settings import AwsSettings, DatabaseSettings
 from anb_devstack import brand, clips
 from anb_devstack.provision import MAX_RECEIVE_COUNT
-from anb_transcoder.settings import WorkerOptions, WorkerSettings
+from anb_transcoder.settings import ProcessingSettings, WorkerOptions, WorkerSettings
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,13 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from anb_common.settings import ProcessingSettings
 from anb_devstack.brand import ASSETS_DIR
 from anb_devstack.clips import make_avi_hls_bait, make_clip, make_hls_bait, make_mov_dref_bait, watch_opens
 from anb_transcoder import pipeline
 from anb_transcoder.brand import BrandAssets
 from anb_transcoder.graph import Layout, fit
 from anb_transcoder.pipeline import Cancelled, UnprocessableVideo, transcode
+from anb_transcoder.settings import ProcessingSettings
 
 BRAND = BrandAssets(ASSETS_DIR / "logo.png", ASSETS_DIR / "intro.png", ASSETS_DIR / "outro.png")
 # Short cards keep the suite fast; the output rate and geometry are those of production.

@@ -11,12 +11,13 @@ from botocore.config import Config
 from anb_common.settings import AwsSettings
 
 if TYPE_CHECKING:
+    from types_aiobotocore_autoscaling import AutoScalingClient
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_sqs import SQSClient
 
 
 class Aws:
-    """Holds one aioboto3 session; hands out S3 and SQS client context managers."""
+    """Holds one aioboto3 session; hands out S3, SQS and Auto Scaling client context managers."""
 
     def __init__(self, settings: AwsSettings) -> None:
         self.settings = settings
@@ -52,6 +53,13 @@ class Aws:
     def sqs(self) -> AbstractAsyncContextManager[SQSClient]:
         """An SQS client context manager: ``async with aws.sqs() as sqs``."""
         return cast("AbstractAsyncContextManager[SQSClient]", self._session.client("sqs", **self._kwargs()))
+
+    def autoscaling(self) -> AbstractAsyncContextManager[AutoScalingClient]:
+        """An Auto Scaling client context manager (scale-in protection of the worker's instance)."""
+        return cast(
+            "AbstractAsyncContextManager[AutoScalingClient]",
+            self._session.client("autoscaling", **self._kwargs()),
+        )
 
     def public_s3(self) -> AbstractAsyncContextManager[S3Client]:
         """An S3 client whose presigned links use the address clients reach storage by."""

@@ -11,7 +11,6 @@ RESOURCES_PREFIX = "resources/"
 LOGO_KEY = RESOURCES_PREFIX + "logo.png"
 INTRO_KEY = RESOURCES_PREFIX + "intro.png"
 OUTRO_KEY = RESOURCES_PREFIX + "outro.png"
-BRAND_KEYS = (LOGO_KEY, INTRO_KEY, OUTRO_KEY)
 
 
 def upload_key(video_id: uuid.UUID, extension: str) -> str:

@@ -61,10 +61,5 @@ def bound(**fields: str) -> Iterator[None]:
         _context.reset(token)
 
 
-def bind(**fields: str) -> None:
-    """Add fields for the rest of the current task (use when a block does not fit, e.g. middleware)."""
-    _context.set({**_context.get(), **fields})
-
-
 def current() -> dict[str, str]:
     return dict(_context.get())

@@ -13,12 +13,19 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def _section(prefix: str) -> SettingsConfigDict:
+def section(prefix: str) -> SettingsConfigDict:
+    """The config of one section: its own ``prefix``, each field documented by its docstring (the
+    README's table is generated from them), unknown variables ignored, frozen once read."""
     return SettingsConfigDict(env_prefix=prefix, use_attribute_docstrings=True, extra="ignore", frozen=True)
 
 
+def composite() -> SettingsConfigDict:
+    """The config of a service's settings object, which only composes sections (``ANB_`` prefix)."""
+    return SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
+
+
 class DatabaseSettings(BaseSettings):
-    model_config = _section("ANB_DB_")
+    model_config = section("ANB_DB_")
 
     url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/anb"
     """SQLAlchemy URL of PostgreSQL (asyncpg driver); the embedded server listens on 127.0.0.1:5432."""
@@ -33,7 +40,7 @@ class DatabaseSettings(BaseSettings):
 
 
 class AwsSettings(BaseSettings):
-    model_config = _section("ANB_AWS_")
+    model_config = section("ANB_AWS_")
 
     region: str = "us-east-1"
     """AWS region of the bucket and queues."""
@@ -60,7 +67,7 @@ class AwsSettings(BaseSettings):
 
 
 class UploadLimits(BaseSettings):
-    model_config = _section("ANB_UPLOAD_")
+    model_config = section("ANB_UPLOAD_")
 
     max_bytes: int = 100 * 1000 * 1000
     """Largest accepted upload (100 MB): bigger files cost storage and transcode time."""
@@ -72,37 +79,12 @@ class UploadLimits(BaseSettings):
     """Smallest accepted shorter side, so that every source is at least 1080p."""
     max_long_side_px: int = 4096
     """Largest accepted longer side: 4K phones pass, absurd declared sizes cannot tie up a worker."""
-    part_size_bytes: int = 8 * 1024 * 1024
-    """S3 multipart part size: bigger parts mean fewer requests but more memory per part."""
-    parts_in_flight: int = 4
-    """Parts uploaded concurrently: more hides latency, each holds one part in memory."""
     form_overhead_bytes: int = 1024 * 1024
     """Allowance for multipart form framing and the title on top of the file limit."""
 
 
-class ProcessingSettings(BaseSettings):
-    model_config = _section("ANB_PROCESSING_")
-
-    max_output_s: float = 30.0
-    """Footage kept from the start of each clip, in seconds."""
-    width: int = 1280
-    """Output width in pixels."""
-    height: int = 720
-    """Output height in pixels."""
-    max_fps: int = 30
-    """Frame-rate cap of the output; sources above it are resampled down."""
-    card_s: float = 2.5
-    """Length of each of the intro and outro cards (together at most 5 s)."""
-    preset: str = "veryfast"
-    """x264 preset: slower presets shrink files and cost CPU time."""
-    crf: int = 23
-    """x264 constant rate factor: lower is better quality and bigger files."""
-    temp_dir: Path = Path("/tmp/anb-temp")  # noqa: S108 - a per-job subfolder is created and removed
-    """Where each job gets its own working folder."""
-
-
 class SecuritySettings(BaseSettings):
-    model_config = _section("ANB_")
+    model_config = section("ANB_")
 
     dev_mode: bool = True
     """Embedded-platform mode: allows generated secrets; production sets it false."""

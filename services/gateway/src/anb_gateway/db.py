@@ -4,16 +4,11 @@ SQLAlchemy's per-statement overhead (plus a pre-ping round trip per checkout) wo
 from __future__ import annotations
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
+from anb_common.db.dsn import libpq_url
 from anb_common.settings import DatabaseSettings
 
 Pool = asyncpg.Pool
-
-
-def dsn(settings: DatabaseSettings) -> str:
-    """The libpq form of the shared SQLAlchemy URL (``postgresql+asyncpg://`` → ``postgresql://``)."""
-    return make_url(settings.url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -24,7 +19,7 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 async def create_pool(settings: DatabaseSettings) -> Pool:
     return await asyncpg.create_pool(
-        dsn(settings),
+        libpq_url(settings.url),
         # Nothing is opened at start-up: the gateway comes up (health 503) while the database is down.
         min_size=0,
         max_size=settings.pool_size + settings.max_overflow,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from anb_common import signing_keys
 from anb_common.aws import Aws
-from anb_gateway import db, signing_keys
+from anb_common.db.dsn import libpq_url
+from anb_gateway import db
 from anb_gateway.changes import ChangeFeed
 from anb_gateway.listings import OwnerListings
 from anb_gateway.passwords import Passwords
@@ -19,16 +21,17 @@ class Runtime:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         # Fails here, before the server binds, when a key is missing or short outside dev mode.
-        keys = signing_keys.load(settings.security)
-        self.tokens = Tokens(keys.jwt, settings.auth.token_ttl_s)
+        self.tokens = Tokens(signing_keys.jwt_key(settings.security), settings.auth.token_ttl_s)
         self.passwords = Passwords(settings.passwords)
         self.auth_limiter = RateLimiter(settings.auth.rate_limit_per_minute)
         self._s3 = S3Storage(Aws(settings.aws), settings.http.presign_expiry_s)
         self.storage: Storage = self._s3
-        self.ingest = IngestProxy(settings.ingest_url, keys.internal, settings.upload, settings.http)
+        self.ingest = IngestProxy(
+            settings.ingest_url, signing_keys.internal_key(settings.security), settings.upload, settings.http
+        )
         cache = settings.listing_cache
         self.listings: OwnerListings[list[VideoSummary]] = OwnerListings(cache.ttl_s, cache.max_owners)
-        self._feed = ChangeFeed(db.dsn(settings.db), self.listings)
+        self._feed = ChangeFeed(libpq_url(settings.db.url), self.listings)
         self._pool: db.Pool | None = None
 
     @property

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
-from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
-
-
-def _section(prefix: str) -> SettingsConfigDict:
-    return SettingsConfigDict(env_prefix=prefix, use_attribute_docstrings=True, extra="ignore", frozen=True)
+from anb_common.settings import (
+    AwsSettings,
+    DatabaseSettings,
+    SecuritySettings,
+    UploadLimits,
+    composite,
+    section,
+)
 
 
 class PasswordSettings(BaseSettings):
     """Argon2id cost. The defaults are OWASP's minimum; raising them rehashes users at their next login."""
 
-    model_config = _section("ANB_ARGON2_")
+    model_config = section("ANB_ARGON2_")
 
     memory_kib: int = Field(default=19 * 1024, ge=19 * 1024)
     """Memory per hash in KiB (OWASP minimum 19 MiB): memory hardness is what slows GPU guessing."""
@@ -26,7 +29,7 @@ class PasswordSettings(BaseSettings):
 
 
 class AuthSettings(BaseSettings):
-    model_config = _section("ANB_AUTH_")
+    model_config = section("ANB_AUTH_")
 
     token_ttl_s: int = Field(default=3600, ge=60)
     """Lifetime of an access token (the contract says 3600): short, since there is no revocation list."""
@@ -35,7 +38,7 @@ class AuthSettings(BaseSettings):
 
 
 class HttpSettings(BaseSettings):
-    model_config = _section("ANB_HTTP_")
+    model_config = section("ANB_HTTP_")
 
     cors_origins: list[str] = Field(default_factory=list)
     """Browser origins allowed to call the API (JSON list); empty keeps CORS closed."""
@@ -53,7 +56,7 @@ class HttpSettings(BaseSettings):
 class ListingCacheSettings(BaseSettings):
     """Each player's own listing kept in memory, dropped on the database's change notice (listings.py)."""
 
-    model_config = _section("ANB_LISTING_CACHE_")
+    model_config = section("ANB_LISTING_CACHE_")
 
     ttl_s: float = Field(default=30.0, ge=0)
     """Longest an entry is served even without a change notice; 0 reads every listing from the database."""
@@ -62,7 +65,7 @@ class ListingCacheSettings(BaseSettings):
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
+    model_config = composite()
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     """Database connection (ANB_DB_*)."""

@@ -165,7 +165,7 @@ class _Upload:
         self._content_type = content_type
         # The file cannot exceed the limit (we stop at it), nor the body it travels in.
         bound = limits.max_bytes if content_length is None else min(content_length, limits.max_bytes)
-        self._part_size = part_size(bound, limits.part_size_bytes)
+        self._part_size = part_size(bound, options.part_size_bytes)
         self.spool = Spool(options.temp_dir, str(video_id))
         self._sink: MultipartSink | None = None
         self._writer: PartWriter | None = None
@@ -237,7 +237,7 @@ class _Upload:
         self._received.key = key
         self._sink = await self._store.start(key, f"video/{_MIME[container.value]}")
         self.spool.journal(Journal(key, self._sink.upload_id))
-        self._writer = PartWriter(self._sink, self.spool, self._part_size, self._limits.parts_in_flight)
+        self._writer = PartWriter(self._sink, self.spool, self._part_size, self._options.parts_in_flight)
         head, self._head = bytes(self._head), bytearray()
         await self._writer.feed(head)
 

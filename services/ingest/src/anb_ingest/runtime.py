@@ -12,6 +12,7 @@ from pathlib import Path
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anb_common import signing_keys
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
 from anb_ingest.jobqueue import SqsJobQueue
@@ -38,11 +39,10 @@ async def _recover_periodically(
 
 class Runtime:
     def __init__(self, settings: IngestSettings) -> None:
-        secret = settings.security.internal_secret
-        if secret is None:
-            raise RuntimeError("ANB_INTERNAL_SECRET is required: it verifies the gateway's identity token")
         self.settings = settings
-        self.internal_secret = secret.get_secret_value()
+        # Fails here, before the server binds, when the key is missing or short outside dev mode;
+        # in dev mode it is the key the gateway signs with (one file under the devdata folder).
+        self.internal_secret = signing_keys.internal_key(settings.security)
         self._pipeline: Pipeline | None = None
 
     @property

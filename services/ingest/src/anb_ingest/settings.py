@@ -5,15 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
-from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
+from anb_common.settings import (
+    AwsSettings,
+    DatabaseSettings,
+    SecuritySettings,
+    UploadLimits,
+    composite,
+    section,
+)
 
 
 class IngestOptions(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ANB_INGEST_", use_attribute_docstrings=True, extra="ignore", frozen=True
-    )
+    model_config = section("ANB_INGEST_")
 
     temp_dir: Path = Path("/tmp/anb-ingest")  # noqa: S108 - a per-upload subfolder is created and removed
     """Where each upload spools its local copy for probing (one subfolder per upload, always removed)."""
@@ -23,6 +28,10 @@ class IngestOptions(BaseSettings):
     """Age past which a spool folder is an interrupted upload's leftover even if a process with its
     owner's pid is alive (pids are reused); a day, like the bucket's rule for incomplete multipart
     uploads."""
+    part_size_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+    """S3 multipart part size (raised to S3's 5 MiB minimum): bigger parts mean fewer requests."""
+    parts_in_flight: int = Field(default=4, ge=1)
+    """Parts uploaded concurrently: more hides latency; parts are read from the spool, not memory."""
     max_field_bytes: int = Field(default=16 * 1024, ge=1024)
     """Largest non-file form field: a 200-character title needs at most 800 bytes of UTF-8."""
     publish_timeout_s: float = Field(default=2.0, gt=0)
@@ -43,18 +52,18 @@ class IngestOptions(BaseSettings):
 
 
 class IngestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
+    model_config = composite()
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     """Database connection (ANB_DB_*)."""
     aws: AwsSettings = Field(default_factory=AwsSettings)
     """S3/SQS endpoint and names (ANB_AWS_*)."""
     upload: UploadLimits = Field(default_factory=UploadLimits)
-    """Upload limits, part size and parts in flight (ANB_UPLOAD_*)."""
+    """Upload limits (ANB_UPLOAD_*)."""
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     """Secrets and dev mode (ANB_DEV_MODE, ANB_INTERNAL_SECRET)."""
     ingest: IngestOptions = Field(default_factory=IngestOptions)
-    """Spooling, form limits and the outbox relay (ANB_INGEST_*)."""
+    """Spooling, multipart tuning, form limits and the outbox relay (ANB_INGEST_*)."""
 
     def queue_aws(self) -> AwsSettings:
         """AWS settings for SQS: the shared ones, with the SQS-only endpoint when one is set."""

@@ -22,11 +22,11 @@ from av.stream import Discard
 from av.video.stream import VideoStream
 
 from anb_common.media import ACCEPTED_CODECS, MediaRejected, clockwise_rotation, safe_open, stream_duration_s
-from anb_common.settings import ProcessingSettings
 from anb_transcoder.brand import BrandAssets, load_logo
 from anb_transcoder.cards import encoded_card
 from anb_transcoder.encoder import Cancelled, Encoder
 from anb_transcoder.graph import FootageGraph
+from anb_transcoder.settings import ProcessingSettings
 from anb_transcoder.stages import in_background
 from anb_transcoder.x264 import OutputFormat
 

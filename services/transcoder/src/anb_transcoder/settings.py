@@ -1,17 +1,39 @@
-"""Transcoder settings: the shared sections plus the worker's own (``ANB_WORKER_*``)."""
+"""Transcoder settings: the shared sections, the output format (``ANB_PROCESSING_*``) and the worker's
+own (``ANB_WORKER_*``)."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pathlib import Path
 
-from anb_common.settings import AwsSettings, DatabaseSettings, ProcessingSettings
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from anb_common.settings import AwsSettings, DatabaseSettings, composite, section
+
+
+class ProcessingSettings(BaseSettings):
+    model_config = section("ANB_PROCESSING_")
+
+    max_output_s: float = 30.0
+    """Footage kept from the start of each clip, in seconds."""
+    width: int = 1280
+    """Output width in pixels."""
+    height: int = 720
+    """Output height in pixels."""
+    max_fps: int = 30
+    """Frame-rate cap of the output; sources above it are resampled down."""
+    card_s: float = 2.5
+    """Length of each of the intro and outro cards (together at most 5 s)."""
+    preset: str = "veryfast"
+    """x264 preset: slower presets shrink files and cost CPU time."""
+    crf: int = 23
+    """x264 constant rate factor: lower is better quality and bigger files."""
+    temp_dir: Path = Path("/tmp/anb-temp")  # noqa: S108 - a per-job subfolder is created and removed
+    """Where each job gets its own working folder."""
 
 
 class WorkerOptions(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ANB_WORKER_", use_attribute_docstrings=True, extra="ignore", frozen=True
-    )
+    model_config = section("ANB_WORKER_")
 
     concurrency: int = Field(default=1, ge=1)
     """Jobs run at once per process: 1, because a transcode already keeps every core busy."""
@@ -38,7 +60,7 @@ class WorkerOptions(BaseSettings):
 
 
 class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
+    model_config = composite()
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     """Database connection (ANB_DB_*)."""

@@ -9,7 +9,7 @@ from fractions import Fraction
 import av
 from av.video.stream import VideoStream
 
-from anb_common.settings import ProcessingSettings
+from anb_transcoder.settings import ProcessingSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,20 +20,25 @@ _MODULES = (
 _SECRET_DEFAULTS = {"access_key_id", "secret_access_key"}
 
 
-def _sections() -> list[type[BaseSettings]]:
-    found: dict[str, type[BaseSettings]] = {}
-    for name in _MODULES:
-        module = importlib.import_module(name)
+def _is_section(annotation: object) -> bool:
+    return inspect.isclass(annotation) and issubclass(annotation, BaseSettings)
+
+
+def _variables() -> list[tuple[type[BaseSettings], str]]:
+    """Every (settings class, field) that is one environment variable, in module order.
+
+    A service's composite settings hold sections (listed under their own classes) and may hold
+    variables of their own, such as the gateway's ``ingest_url``: those are listed too.
+    """
+    found: dict[tuple[str, str], tuple[type[BaseSettings], str]] = {}
+    for module_name in _MODULES:
+        module = importlib.import_module(module_name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if not issubclass(cls, BaseSettings) or cls is BaseSettings:
+            if not issubclass(cls, BaseSettings) or cls is BaseSettings or cls.__module__ != module_name:
                 continue
-            # Composite settings (a service's whole configuration) hold sections, not variables.
-            composite = any(
-                inspect.isclass(field.annotation) and issubclass(field.annotation, BaseSettings)
-                for field in getattr(cls, "model_fields", {}).values()
-            )
-            if not composite and cls.__module__ == name:
-                found[f"{name}.{cls.__name__}"] = cls
+            for name, field in cls.model_fields.items():
+                if not _is_section(field.annotation):
+                    found[(f"{module_name}.{cls.__name__}", name)] = (cls, name)
     return list(found.values())
 
 
@@ -51,12 +56,10 @@ def _default(cls: type[BaseSettings], name: str) -> str:
 
 def table() -> str:
     lines = ["| variable | default | what it sets |", "|---|---|---|"]
-    for cls in _sections():
-        prefix = str(cls.model_config.get("env_prefix", ""))
-        for name, field in cls.model_fields.items():
-            variable = f"{prefix}{name}".upper()
-            description = " ".join((field.description or "").split()).replace("|", "\\|")
-            lines.append(f"| `{variable}` | {_default(cls, name)} | {description} |")
+    for cls, name in _variables():
+        variable = f"{cls.model_config.get('env_prefix', '')}{name}".upper()
+        description = " ".join((cls.model_fields[name].description or "").split()).replace("|", "\\|")
+        lines.append(f"| `{variable}` | {_default(cls, name)} | {description} |")
     return "\n".join(lines)
 
 

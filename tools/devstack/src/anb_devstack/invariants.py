@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import uuid
 from dataclasses import dataclass
@@ -19,8 +18,10 @@ from pathlib import Path
 import asyncpg
 
 from anb_common.aws import Aws, queue_url
+from anb_common.db.dsn import libpq_url
 from anb_common.keys import PROCESSED_PREFIX, UPLOADS_PREFIX, video_id_from_key
-from anb_common.settings import AwsSettings, DatabaseSettings, ProcessingSettings
+from anb_common.processes import alive, owner_pid
+from anb_common.settings import AwsSettings, DatabaseSettings
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,6 @@ class Scope:
     """A test that poisons the queue on purpose expects dead letters."""
     spool_dir: Path | None = None
     """Ingest's folder of per-upload copies; empty once no upload is in flight."""
-
-
-def _dsn(url: str) -> str:
-    # asyncpg takes the plain libpq URL, SQLAlchemy's has the driver in the scheme.
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 async def _keys(aws: Aws, prefix: str) -> set[str]:
@@ -87,7 +83,7 @@ async def dead_lettered_failures(scope: Scope) -> list[str]:
             if not batch:
                 break
             bodies.extend(batch)
-    connection = await asyncpg.connect(_dsn(scope.db_url))
+    connection = await asyncpg.connect(libpq_url(scope.db_url))
     try:
         problems = []
         for body in set(bodies):
@@ -113,21 +109,14 @@ def _video_id(body: str) -> str | None:
 
 def _live_worker_cache(name: str) -> bool:
     """A running worker keeps its brand assets in ``brand-<pid>``; only a dead worker's is left behind."""
-    if not name.startswith("brand-"):
-        return False
-    try:
-        os.kill(int(name.removeprefix("brand-")), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
+    pid = owner_pid(name, "brand-")
+    return pid is not None and alive(pid)
 
 
 async def check(scope: Scope) -> list[str]:
     aws = Aws(scope.aws)
     problems: list[str] = []
-    connection = await asyncpg.connect(_dsn(scope.db_url))
+    connection = await asyncpg.connect(libpq_url(scope.db_url))
     try:
         videos = await connection.fetch("SELECT id, status, original_key, processed_key FROM videos")
         pending_outbox = {
@@ -195,7 +184,7 @@ async def check(scope: Scope) -> list[str]:
 
 async def settle(scope: Scope, timeout_s: float) -> None:
     """Wait (bounded) until no video is uploaded/processing, so that a check sees the end state."""
-    connection = await asyncpg.connect(_dsn(scope.db_url))
+    connection = await asyncpg.connect(libpq_url(scope.db_url))
     try:
         deadline = asyncio.get_running_loop().time() + timeout_s
         while asyncio.get_running_loop().time() < deadline:
@@ -214,11 +203,14 @@ def main() -> None:
     parser.add_argument("--allow-dlq", action="store_true", help="do not count dead letters as a problem")
     parser.add_argument("--settle", type=float, default=0.0, help="first wait up to N s for jobs to finish")
     parser.add_argument("--spool-dir", type=Path, default=Path(".devdata/ingest-temp"), help="ingest's spool")
+    parser.add_argument(
+        "--temp-dir", type=Path, default=Path(".devdata/anb-temp"), help="the transcoders' job folders"
+    )
     args = parser.parse_args()
     scope = Scope(
         aws=AwsSettings(),
         db_url=DatabaseSettings().url,
-        temp_dir=ProcessingSettings().temp_dir,
+        temp_dir=args.temp_dir,
         allow_dlq=args.allow_dlq,
         spool_dir=args.spool_dir,
     )

@@ -24,7 +24,8 @@ from typing import IO
 from anb_common.aws import Aws
 from anb_common.db.migrate import upgrade
 from anb_common.settings import AwsSettings
-from anb_devstack import brand, secrets
+from anb_common.signing_keys import INTERNAL, JWT, dev_keys
+from anb_devstack import brand
 from anb_devstack.moto import MotoServer
 from anb_devstack.postgres import EmbeddedPostgres
 from anb_devstack.provision import provision
@@ -81,7 +82,7 @@ class Platform:
             sys.stdout.flush()
 
     def env(self) -> dict[str, str]:
-        keys = secrets.load_or_create(self.devdata)
+        keys = dev_keys(self.devdata)
         env = dict(os.environ)
         env.update(
             {
@@ -89,8 +90,8 @@ class Platform:
                 "ANB_DEVDATA_DIR": str(self.devdata),
                 "ANB_DB_URL": self.postgres.url,
                 "ANB_AWS_ENDPOINT_URL": self.services_aws_endpoint or self.moto.url,
-                "ANB_JWT_SECRET": keys["jwt_secret"],
-                "ANB_INTERNAL_SECRET": keys["internal_secret"],
+                "ANB_JWT_SECRET": keys[JWT],
+                "ANB_INTERNAL_SECRET": keys[INTERNAL],
                 "ANB_INGEST_URL": f"http://127.0.0.1:{self.ports.ingest}",
                 "ANB_PROCESSING_TEMP_DIR": str(self.devdata / "anb-temp"),
                 "ANB_INGEST_TEMP_DIR": str(self.devdata / "ingest-temp"),

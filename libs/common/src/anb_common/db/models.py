@@ -29,6 +29,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class VideoStatus(enum.StrEnum):
+    """Where a video is in its life, and which service moves it there.
+
+    Ingest writes every row, as ``uploaded``, in the transaction that also writes its job to the
+    outbox. Every later change is the transcoder's: ``uploaded`` → ``processing`` when a job takes
+    the video's lease (again ``processing`` → ``processing`` when a lapsed lease is taken over);
+    ``processing`` → ``processed`` when the result is stored; ``uploaded``/``processing`` →
+    ``failed`` when the file cannot be processed, when retries are used up, or when its dead-lettered
+    job is swept. The gateway never changes a status: it publishes a ``processed`` video and deletes
+    rows (a deletion the transcoder notices as "gone").
+    """
+
     UPLOADED = "uploaded"
     PROCESSING = "processing"
     PROCESSED = "processed"

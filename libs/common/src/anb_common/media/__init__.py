@@ -4,7 +4,7 @@ Never imported by the gateway, which must not load FFmpeg.
 """
 
 from anb_common.media.errors import MediaRejected
-from anb_common.media.probe import MediaFacts, clockwise_rotation, first_frame, probe, stream_duration_s
+from anb_common.media.probe import MediaFacts, clockwise_rotation, probe, stream_duration_s
 from anb_common.media.rules import ACCEPTED_CODECS, check
 from anb_common.media.safe_open import safe_open, sniff_file
 from anb_common.media.sniff import SNIFF_BYTES, Container, sniff
@@ -17,7 +17,6 @@ __all__ = [
     "MediaRejected",
     "check",
     "clockwise_rotation",
-    "first_frame",
     "probe",
     "safe_open",
     "sniff",
