@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,11 +17,6 @@ def section(prefix: str) -> SettingsConfigDict:
     """The config of one section: its own ``prefix``, each field documented by its docstring (the
     README's table is generated from them), unknown variables ignored, frozen once read."""
     return SettingsConfigDict(env_prefix=prefix, use_attribute_docstrings=True, extra="ignore", frozen=True)
-
-
-def composite() -> SettingsConfigDict:
-    """The config of a service's settings object, which only composes sections (``ANB_`` prefix)."""
-    return SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
 
 
 class DatabaseSettings(BaseSettings):
@@ -94,3 +89,14 @@ class SecuritySettings(BaseSettings):
     """HS256 key for the gateway-to-ingest identity token (>= 32 bytes); required outside dev mode."""
     devdata_dir: Path = Path(".devdata")
     """Where dev mode keeps its generated secrets (git-ignored)."""
+
+
+class ServiceSettings(BaseSettings):
+    """A service's whole configuration: the sections every service has; each adds its own."""
+
+    model_config = SettingsConfigDict(env_prefix="ANB_", use_attribute_docstrings=True, extra="ignore")
+
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    """Database connection (ANB_DB_*)."""
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    """S3/SQS endpoint and names (ANB_AWS_*)."""

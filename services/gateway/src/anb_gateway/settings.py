@@ -5,14 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
-from anb_common.settings import (
-    AwsSettings,
-    DatabaseSettings,
-    SecuritySettings,
-    UploadLimits,
-    composite,
-    section,
-)
+from anb_common.settings import SecuritySettings, ServiceSettings, UploadLimits, section
 
 
 class PasswordSettings(BaseSettings):
@@ -64,13 +57,7 @@ class ListingCacheSettings(BaseSettings):
     """Players whose listings are kept; when full the cache starts over (memory stays bounded)."""
 
 
-class GatewaySettings(BaseSettings):
-    model_config = composite()
-
-    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    """Database connection (ANB_DB_*)."""
-    aws: AwsSettings = Field(default_factory=AwsSettings)
-    """S3/SQS endpoint and names (ANB_AWS_*)."""
+class GatewaySettings(ServiceSettings):
     upload: UploadLimits = Field(default_factory=UploadLimits)
     """Upload limits (ANB_UPLOAD_*)."""
     security: SecuritySettings = Field(default_factory=SecuritySettings)

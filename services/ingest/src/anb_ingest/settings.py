@@ -7,14 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
-from anb_common.settings import (
-    AwsSettings,
-    DatabaseSettings,
-    SecuritySettings,
-    UploadLimits,
-    composite,
-    section,
-)
+from anb_common.settings import AwsSettings, SecuritySettings, ServiceSettings, UploadLimits, section
 
 
 class IngestOptions(BaseSettings):
@@ -51,13 +44,7 @@ class IngestOptions(BaseSettings):
     unset means the shared one."""
 
 
-class IngestSettings(BaseSettings):
-    model_config = composite()
-
-    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    """Database connection (ANB_DB_*)."""
-    aws: AwsSettings = Field(default_factory=AwsSettings)
-    """S3/SQS endpoint and names (ANB_AWS_*)."""
+class IngestSettings(ServiceSettings):
     upload: UploadLimits = Field(default_factory=UploadLimits)
     """Upload limits (ANB_UPLOAD_*)."""
     security: SecuritySettings = Field(default_factory=SecuritySettings)

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
-from anb_common.settings import AwsSettings, DatabaseSettings, composite, section
+from anb_common.settings import ServiceSettings, section
 
 
 class ProcessingSettings(BaseSettings):
@@ -59,13 +59,7 @@ class WorkerOptions(BaseSettings):
     """Instance metadata service (IMDSv2) that names this instance for scale-in protection."""
 
 
-class WorkerSettings(BaseSettings):
-    model_config = composite()
-
-    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    """Database connection (ANB_DB_*)."""
-    aws: AwsSettings = Field(default_factory=AwsSettings)
-    """S3/SQS endpoint and names (ANB_AWS_*)."""
+class WorkerSettings(ServiceSettings):
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     """Output format and the temp folder (ANB_PROCESSING_*)."""
     worker: WorkerOptions = Field(default_factory=WorkerOptions)
