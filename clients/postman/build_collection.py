@@ -3,7 +3,7 @@
     uv run python clients/postman/build_collection.py          # rewrite the JSON
     uv run python clients/postman/build_collection.py --check  # exit 1 if the JSON is stale
 
-The collection walks ../shared/api.md in one run: two players sign up, player A uploads (and the
+The collection walks docs/api.md in one run: two players sign up, player A uploads (and the
 collection waits for processing with a bounded polling loop), publishes, player B votes, and the
 rankings show the vote. Every documented error is asserted on the way. Uploads reference files by name
 (clip.mp4, short.mp4, lowres.mp4, empty.mp4, not-a-video.mp4) that fixtures.py writes into newman's
@@ -1151,7 +1151,7 @@ def collection() -> Json:
         "info": {
             "name": "ANB Video API",
             "description": (
-                "The public HTTP API of ANB Video (shared/api.md), with a test script on every request.\n\n"
+                "The public HTTP API of ANB Video (docs/api.md), with a test script on every request.\n\n"
                 "Run it with `make newman` (platform running with `make run`), or in Postman: import this "
                 "collection and collections/postman_environment.json, put the files written by "
                 "`uv run python clients/postman/fixtures.py DIR` in Postman's working directory, and run "

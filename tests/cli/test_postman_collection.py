@@ -8,12 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "collections" / "anb.postman_collection.json"
 ENVIRONMENT = ROOT / "collections" / "postman_environment.json"
-API_MD = ROOT.parent / "shared" / "api.md"
+API_MD = ROOT / "docs" / "api.md"
 
 
 def _requests(items: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -46,14 +44,23 @@ def test_committed_json_is_what_the_builder_writes() -> None:
     assert result.returncode == 0, result.stderr
 
 
+# Endpoints the contract has and the platform does not serve yet, with the issue that builds them: the
+# collection gains a request for each when it lands (the test fails until this set is emptied by hand).
+NOT_SERVED_YET = {
+    ("GET", "/api/videos/events"): "issue 19 (web app, live events)",
+    ("POST", "/api/videos/{video_id}/poster"): "issue 17 (posters, storyboards, HLS)",
+    ("POST", "/api/uploads/"): "issue 18 (resumable uploads)",
+}
+
+
 def test_every_contract_endpoint_has_a_request() -> None:
-    if not API_MD.exists():
-        pytest.skip(f"{API_MD} not present")
-    contract = set(re.findall(r"^###\s+(GET|POST|PUT|PATCH|DELETE)\s+(/api/\S+)", API_MD.read_text(), re.M))
-    contract |= set(re.findall(r"`(GET) (/api/[\w./]+)`", API_MD.read_text()))
+    text = API_MD.read_text()
+    contract = set(re.findall(r"^###\s+(GET|POST|PUT|PATCH|DELETE)\s+(/api/\S+)", text, re.M))
+    contract |= set(re.findall(r"`(GET|POST|PUT|PATCH|DELETE) (/api/[\w./{}]+)`", text))
+    contract = {(method, path.replace("{id}", "{video_id}")) for method, path in contract}
     covered = {_route(r) for r in _requests(json.loads(COLLECTION.read_text())["item"])}
     assert contract
-    assert contract <= covered, sorted(contract - covered)
+    assert contract - covered == set(NOT_SERVED_YET), sorted(contract - covered)
 
 
 def test_every_request_asserts_its_status_and_names_are_unique() -> None:

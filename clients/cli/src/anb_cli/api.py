@@ -1,4 +1,4 @@
-"""HTTP client for the ANB Video public API (../shared/api.md); no UI, no printing."""
+"""HTTP client for the ANB Video public API (docs/api.md); no UI, no printing."""
 
 from __future__ import annotations
 
