@@ -46,3 +46,16 @@ def test_sniff(head: bytes, expected: Container | None) -> None:
 )
 def test_container_demuxer_and_extension(container: Container, demuxer: str, extension: str) -> None:
     assert (container.demuxer, container.extension) == (demuxer, extension)
+
+
+@pytest.mark.parametrize(
+    ("container", "mime_type"),
+    [
+        (Container.MP4, "video/mp4"),
+        (Container.MOV, "video/quicktime"),
+        (Container.WEBM, "video/webm"),
+        (Container.MKV, "video/x-matroska"),
+    ],
+)
+def test_container_mime_type(container: Container, mime_type: str) -> None:
+    assert container.mime_type == mime_type

@@ -33,6 +33,19 @@ class Container(enum.Enum):
         """File extension to store the original under."""
         return self.value
 
+    @property
+    def mime_type(self) -> str:
+        """Content type to store the original with (S3 answers it to whoever downloads the object)."""
+        return _MIME_TYPES[self]
+
+
+_MIME_TYPES = {
+    Container.MP4: "video/mp4",
+    Container.MOV: "video/quicktime",
+    Container.WEBM: "video/webm",
+    Container.MKV: "video/x-matroska",
+}
+
 
 def sniff(head: bytes) -> Container | None:
     """The container ``head`` (the first ``SNIFF_BYTES`` bytes or more) starts like, or None."""
