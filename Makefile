@@ -2,28 +2,57 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
-# Re-evaluated at each use: after the `uv` target installs it with pip, the module form always works.
-UV = $(shell command -v uv 2>/dev/null || echo python3.11 -m uv)
 WORKERS ?= 1
 PYTEST_ARGS ?=
+# Ports of `make run` (the launcher's defaults when unset): make run PG_PORT=5433 GATEWAY_PORT=8080
+GATEWAY_PORT ?=
+INGEST_PORT ?=
+MOTO_PORT ?=
+PG_PORT ?=
 
-.PHONY: uv sync run test lint migrate dist bench bench-transcode bench-ingest bench-gateway bench-e2e \
-        capacity loadtest soak check-invariants newman clean
+.PHONY: uv sync sync-test sync-lint sync-bench sync-loadtest sync-plots run test lint migrate dist bench \
+        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean
 
-# uv is the only tool we need installed globally; pip brings it when missing.
-uv:
-	@command -v uv >/dev/null 2>&1 || python3.11 -m pip install --quiet uv
+# uv, pinned, in a virtual environment of its own inside the project, made with the system's Python
+# 3.11: no root, nothing installed system-wide (Debian refuses pip there: PEP 668). That pip reads the
+# machine's pip configuration (index, certificates) like any other. The stamp names the version, so a
+# new pin reinstalls; `.tools/.gitignore` keeps the folder out of git.
+UV_VERSION := 0.13.9
+UV_VENV := .tools/uv
+UV := $(CURDIR)/$(UV_VENV)/bin/uv
+UV_READY := $(UV_VENV)/uv-$(UV_VERSION).installed
 
-sync: uv
-	$(UV) sync --all-packages --quiet
+$(UV_READY):
+	@command -v python3.11 >/dev/null 2>&1 || \
+		{ echo "make needs python3.11 with its venv module: see Prerequisites in README.md" >&2; exit 1; }
+	rm -rf $(UV_VENV)
+	python3.11 -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --no-cache-dir --disable-pip-version-check uv==$(UV_VERSION)
+	echo '*' > .tools/.gitignore
+	touch $@
 
+uv: $(UV_READY)
+
+# --locked: a lock that no longer matches the pyproject files fails instead of being re-resolved.
+# --inexact: the targets share one .venv; each adds its group without removing another's (a `make run`
+# started beside a `make test` must not uninstall pytest under it). `make run` needs no group.
+SYNC = $(UV) sync --locked --all-packages --no-default-groups --inexact --quiet
+
+sync: $(UV_READY)
+	$(SYNC)
+
+sync-test sync-lint sync-bench sync-loadtest sync-plots: sync-%: $(UV_READY)
+	$(SYNC) --group $*
+
+LAUNCHER_PORTS = $(if $(GATEWAY_PORT),--gateway-port $(GATEWAY_PORT)) $(if $(INGEST_PORT),--ingest-port $(INGEST_PORT)) \
+	$(if $(MOTO_PORT),--moto-port $(MOTO_PORT)) $(if $(PG_PORT),--postgres-port $(PG_PORT))
 run: sync
-	$(UV) run --no-sync anb-dev --workers $(WORKERS)
+	$(UV) run --no-sync anb-dev --workers $(WORKERS) $(LAUNCHER_PORTS)
 
-test: sync deploy-tools
+test: sync-test deploy-tools
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
-lint: sync
+lint: sync-lint
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
 	$(UV) run --no-sync mypy libs/common/src services/gateway/src services/ingest/src services/transcoder/src tools/devstack/src clients/cli/src deploy/capacity/anb_capacity loadtest bench
@@ -34,22 +63,25 @@ migrate: sync
 clean:
 	rm -rf .devdata .pytest_cache .mypy_cache .ruff_cache
 
-# Checks what must hold after any run (see tools/devstack/src/anb_devstack/invariants.py).
+# Checks what must hold after any run (see tools/devstack/src/anb_devstack/invariants.py); give it the
+# same PG_PORT/MOTO_PORT as the `make run` it checks.
 check-invariants: sync
+	$(if $(PG_PORT),ANB_DB_URL=postgresql+asyncpg://postgres@127.0.0.1:$(PG_PORT)/anb) \
+	$(if $(MOTO_PORT),ANB_AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT)) \
 	$(UV) run --no-sync python -m anb_devstack.invariants --settle 60
 
-bench-transcode: sync
+bench-transcode: sync-bench
 	command -v ffmpeg >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ffmpeg)
 	$(UV) run --no-sync python bench/bench_transcode.py
 
-bench-ingest: sync
+bench-ingest: sync-bench
 	$(UV) run --no-sync python bench/bench_ingest.py
 
-bench-gateway: sync
+bench-gateway: sync-bench
 	command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(UV) run --no-sync python bench/bench_gateway.py
 
-bench-e2e: sync
+bench-e2e: sync-bench
 	$(UV) run --no-sync python bench/bench_e2e.py
 
 # Load tests (issue 7, capacity-planning/plan_de_pruebas.md): Locust headless against a platform it starts
@@ -74,7 +106,7 @@ LOADTEST_USERS ?= 10
 LOADTEST_DIR ?= .devdata/loadtest-short
 endif
 LOADTEST_DURATIONS = --smoke-s $(SMOKE_S) --ramp-s $(RAMP_S) --hold-s $(HOLD_S) --sustained-s $(SUSTAINED_S)
-loadtest: sync
+loadtest: sync-loadtest
 ifeq ($(FULL),1)
 	$(UV) run --no-sync python -m loadtest.web --size-mb 5 $(LOADTEST_DURATIONS) --workdir $(LOADTEST_DIR) \
 		$(if $(LOADTEST_USERS),--users $(LOADTEST_USERS))
@@ -92,7 +124,7 @@ soak: sync
 	$(UV) run --no-sync python -m anb_devstack.soak --users 50 --duration 180 --uploads 50
 
 # Every benchmark, then one table of the headline figures against their targets.
-bench: sync
+bench: sync-bench
 	-$(MAKE) --no-print-directory bench-transcode
 	-$(MAKE) --no-print-directory bench-ingest
 	-$(MAKE) --no-print-directory bench-gateway
@@ -110,7 +142,7 @@ newman: sync
 	$(UV) run --no-sync python clients/postman/fixtures.py .devdata/newman >/dev/null
 	clients/postman/node_modules/.bin/newman run collections/anb.postman_collection.json \
 	  --environment collections/postman_environment.json \
-	  --env-var base_url=$${ANB_API_URL:-http://127.0.0.1:8000/api} \
+	  --env-var base_url=$${ANB_API_URL:-http://127.0.0.1:$(or $(GATEWAY_PORT),8000)/api} \
 	  --working-dir $(CURDIR)/.devdata/newman --no-insecure-file-read
 
 # ---- deploy (owned with deploy/) -------------------------------------------------------------
@@ -124,7 +156,7 @@ deploy-tools:
 # What deploy/publish-release.sh uploads: wheels of the deployable packages, each service's
 # third-party pins with hashes from uv.lock, the systemd units and the bootstrap scripts.
 DIST ?= dist
-dist: sync
+dist: uv
 	rm -rf $(DIST)
 	for p in anb-common anb-gateway anb-ingest anb-transcoder; do \
 		$(UV) build --quiet --package $$p --wheel --out-dir $(DIST)/wheels || exit 1; done
@@ -137,5 +169,5 @@ dist: sync
 	@ls -1 $(DIST)/wheels $(DIST)/requirements
 
 # Simulates the transcoder group under both scaling policies; writes capacity-planning/scaling.md + PNG.
-capacity: sync
+capacity: sync-plots
 	PYTHONPATH=deploy/capacity $(UV) run --no-sync python -m anb_capacity
