@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -30,8 +29,6 @@ from anb_transcoder.settings import ProcessingSettings
 from anb_transcoder.stages import in_background
 from anb_transcoder.x264 import OutputFormat
 
-PROGRESS_INTERVAL_S = 2.0
-"""Shortest time between two progress reports: the worker writes each one to the database."""
 CARDS_MAX_S = 5.0
 """The published contract: intro and outro together last at most this long, whatever the settings."""
 _DECODED_AHEAD = 8
@@ -76,7 +73,7 @@ def transcode(
 
     Raises ``UnprocessableVideo`` for input that will never work, ``Cancelled`` when ``should_stop``
     returned true; on any failure ``dst`` is left absent. ``on_progress`` gets the percent of output
-    frames written, at most every ``PROGRESS_INTERVAL_S``.
+    frames written each time it changes (at most 101 calls; the caller decides how often to store it).
     """
     partial = dst.with_name(f".{dst.name}.partial")
     try:
@@ -240,21 +237,21 @@ def _decode(
 
 
 class _Progress:
+    """Frames written, turned into a percentage reported when it changes. Not throttled in time:
+    the worker's ``ProgressReporter`` only keeps the newest value and writes it to the database at
+    its own interval (``ANB_WORKER_PROGRESS_INTERVAL_S``)."""
+
     def __init__(self, report: Callable[[int], None] | None) -> None:
         self._report = report
-        self._last_at = -math.inf
         self._last_percent = -1
         self.total = 1
 
     def update(self, done: int) -> None:
         if self._report is None:
             return
-        now = time.monotonic()
-        if now - self._last_at < PROGRESS_INTERVAL_S:
-            return
         percent = min(100, done * 100 // self.total)
         if percent != self._last_percent:
-            self._last_at, self._last_percent = now, percent
+            self._last_percent = percent
             self._report(percent)
 
 
@@ -264,4 +261,4 @@ def _output_fps(stream: VideoStream, cap: int) -> Fraction:
     return min(Fraction(rate).limit_denominator(1001), Fraction(cap))
 
 
-__all__ = ["BrandAssets", "Cancelled", "TranscodeResult", "UnprocessableVideo", "transcode"]
+__all__ = ["Cancelled", "TranscodeResult", "UnprocessableVideo", "transcode"]
