@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from anb_common.keys import INTRO_KEY, LOGO_KEY, OUTRO_KEY
-from anb_transcoder.pipeline import BrandAssets
+from anb_transcoder.brand import BrandAssets
 from anb_transcoder.storage import Storage
 
 
