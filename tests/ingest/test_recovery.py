@@ -1,5 +1,6 @@
-"""Start-up recovery after a crash: open multipart uploads aborted, unrecorded objects deleted, spool
-folders removed; a recorded original is kept. Also end to end: ingest SIGKILLed mid-upload."""
+"""Recovery after a crash: which spool folders are leftovers and what their journals say; open
+multipart uploads aborted, unrecorded objects deleted, spool folders removed, a recorded original
+kept. Also end to end: ingest SIGKILLed mid-upload."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common.aws import Aws
 from anb_common.db.models import Video
-from anb_ingest.recovery import recover
+from anb_ingest.recovery import orphans, read_journal, recover
 from anb_ingest.s3store import S3UploadStore
-from anb_ingest.spool import FileSection, Journal, read_journal
+from anb_ingest.sections import FileSection
+from anb_ingest.spool import JOURNAL, RETRY_MARKER, Journal, Spool
 from anb_ingest.storage import MultipartSink
 
 MIB = 1024 * 1024
@@ -50,6 +53,82 @@ def crashed_folder(parent: Path, journal: Journal | None) -> Path:
             f'{{"key": "{journal.key}", "upload_id": "{journal.upload_id}"}}'
         )
     return folder
+
+
+def test_orphans_are_folders_of_dead_processes_or_too_old(tmp_path: Path) -> None:
+    sibling = tmp_path / f"upload-{os.getppid()}-live"  # another live process's upload in flight
+    dead = tmp_path / f"upload-{dead_pid()}-abc"
+    old = tmp_path / f"upload-{os.getppid()}-old"
+    for folder in (sibling, dead, old):
+        folder.mkdir()
+    a_day_ago = time.time() - 90_000
+    os.utime(old, (a_day_ago, a_day_ago))
+    assert set(orphans(tmp_path, older_than_s=86_400, at_start_up=True)) == {dead, old}
+    assert orphans(tmp_path / "missing", older_than_s=600, at_start_up=True) == []
+
+
+def test_own_folders_are_live_uploads_after_start_up_unless_marked_for_retry(tmp_path: Path) -> None:
+    live = Spool(tmp_path, "clip")
+    failed = Spool(tmp_path, "clip")
+    failed.keep_for_retry()
+    failed.close()
+    assert failed.folder.exists()
+    assert not failed.path.exists()
+    # At start-up any folder with our pid is an earlier process's; while serving, ours are live.
+    assert set(orphans(tmp_path, older_than_s=86_400, at_start_up=True)) == {live.folder, failed.folder}
+    assert orphans(tmp_path, older_than_s=86_400, at_start_up=False) == [failed.folder]
+    live.close()
+
+
+OWNERS: dict[str, Callable[[], str]] = {
+    "ours": lambda: str(os.getpid()),
+    "live": lambda: str(os.getppid()),
+    "dead": lambda: str(dead_pid()),
+    "no pid": lambda: "x1",
+}
+
+
+@pytest.mark.parametrize(
+    ("owner", "at_start_up", "marked", "orphaned"),
+    [
+        ("ours", True, False, True),
+        ("ours", False, False, False),
+        ("ours", False, True, True),
+        ("live", True, False, False),
+        ("live", False, False, False),
+        ("live", True, True, True),
+        ("dead", True, False, True),
+        ("dead", False, False, True),
+        ("no pid", False, False, True),
+    ],
+)
+def test_orphan_table(tmp_path: Path, owner: str, at_start_up: bool, marked: bool, orphaned: bool) -> None:
+    folder = tmp_path / f"upload-{OWNERS[owner]()}-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    if marked:
+        (folder / RETRY_MARKER).touch()
+    (tmp_path / "not-an-upload").mkdir()
+    found = orphans(tmp_path, older_than_s=86_400, at_start_up=at_start_up)
+    assert found == ([folder] if orphaned else [])
+
+
+@pytest.mark.parametrize(
+    ("case", "files", "expected"),
+    [
+        ("none yet", {}, None),
+        ("whole", {JOURNAL: '{"key": "uploads/x.mp4", "upload_id": "u1"}'}, Journal("uploads/x.mp4", "u1")),
+        ("not renamed into place", {JOURNAL + ".new": '{"key": "k", "upload_id": "u"}'}, None),
+        ("cut short", {JOURNAL: '{"key": "uploads/x.mp4", "upl'}, None),
+        ("a field missing", {JOURNAL: '{"key": "uploads/x.mp4"}'}, None),
+        ("not an object", {JOURNAL: '["uploads/x.mp4", "u1"]'}, None),
+    ],
+)
+def test_read_journal_table(
+    tmp_path: Path, case: str, files: dict[str, str], expected: Journal | None
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert read_journal(tmp_path) == expected, case
 
 
 async def test_recover_undoes_each_crash_point(

@@ -1,15 +1,15 @@
-"""The spool: hashed copy, file sections for part bodies, and the start-up sweep of leftovers."""
+"""The spool: hashed copy, sections of it for part bodies, its journal, and what closing leaves."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from anb_ingest.spool import Journal, Spool, orphans, read_journal
+import pytest
+
+from anb_ingest.recovery import read_journal
+from anb_ingest.spool import JOURNAL, RETRY_MARKER, Journal, Spool
 
 
 async def test_spool_hashes_and_serves_sections(tmp_path: Path) -> None:
@@ -28,31 +28,6 @@ async def test_spool_hashes_and_serves_sections(tmp_path: Path) -> None:
     assert not spool.folder.exists()
 
 
-def test_orphans_are_folders_of_dead_processes_or_too_old(tmp_path: Path) -> None:
-    sibling = tmp_path / f"upload-{os.getppid()}-live"  # another live process's upload in flight
-    dead = tmp_path / f"upload-{dead_process_pid()}-abc"
-    old = tmp_path / f"upload-{os.getppid()}-old"
-    for folder in (sibling, dead, old):
-        folder.mkdir()
-    a_day_ago = time.time() - 90_000
-    os.utime(old, (a_day_ago, a_day_ago))
-    assert set(orphans(tmp_path, older_than_s=86_400, at_start_up=True)) == {dead, old}
-    assert orphans(tmp_path / "missing", older_than_s=600, at_start_up=True) == []
-
-
-def test_own_folders_are_live_uploads_after_start_up_unless_marked_for_retry(tmp_path: Path) -> None:
-    live = Spool(tmp_path, "clip")
-    failed = Spool(tmp_path, "clip")
-    failed.keep_for_retry()
-    failed.close()
-    assert failed.folder.exists()
-    assert not failed.path.exists()
-    # At start-up any folder with our pid is an earlier process's; while serving, ours are live.
-    assert set(orphans(tmp_path, older_than_s=86_400, at_start_up=True)) == {live.folder, failed.folder}
-    assert orphans(tmp_path, older_than_s=86_400, at_start_up=False) == [failed.folder]
-    live.close()
-
-
 def test_journal_round_trip(tmp_path: Path) -> None:
     spool = Spool(tmp_path, "clip")
     assert read_journal(spool.folder) is None
@@ -61,7 +36,34 @@ def test_journal_round_trip(tmp_path: Path) -> None:
     spool.close()
 
 
-def dead_process_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
+@pytest.mark.parametrize(
+    ("journaled", "kept_for_retry", "left"),
+    [
+        (False, False, None),
+        (True, False, None),
+        # Undoing failed: the journal (and the marker) stay for recovery, the copy is of no use to it.
+        (True, True, {JOURNAL, RETRY_MARKER}),
+        (False, True, {RETRY_MARKER}),
+    ],
+)
+async def test_close_leaves_only_what_recovery_needs(
+    tmp_path: Path, journaled: bool, kept_for_retry: bool, left: set[str] | None
+) -> None:
+    spool = Spool(tmp_path, "clip")
+    await spool.write(b"spooled bytes")
+    if journaled:
+        spool.journal(Journal("uploads/x.mp4", "upload-id"))
+    if kept_for_retry:
+        spool.keep_for_retry()
+    spool.close()
+    if left is None:
+        assert not spool.folder.exists()
+    else:
+        assert {p.name for p in spool.folder.iterdir()} == left
+
+
+def test_folder_names_carry_the_owner_pid(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, "clip")
+    assert spool.folder.parent == tmp_path
+    assert spool.folder.name.startswith(f"upload-{os.getpid()}-")
+    spool.close()
