@@ -1,7 +1,8 @@
 """Ingest application factory (``uvicorn --factory anb_ingest.app:create_app``).
 
-The HTTP layer only: identity, request id, status codes. Storage, validation and recording live in
-``pipeline``; the clients and the outbox relay are built in ``runtime`` for the app's lifetime.
+The HTTP layer only: identity, request id, status codes. Reading the body lives in ``receive``,
+validation and recording in ``pipeline``; the clients and the outbox relay are built in ``runtime``
+for the app's lifetime.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from litestar.datastructures import State
 from litestar.response import Response
 
 from anb_common import identity, logs
-from anb_ingest.pipeline import DependencyUnavailable, UploadRejected
+from anb_ingest.errors import DependencyUnavailable, UploadRejected
 from anb_ingest.runtime import Runtime
 from anb_ingest.settings import IngestSettings
 
@@ -32,7 +33,7 @@ def _error(status: int, detail: str) -> Response[dict[str, object]]:
     return Response({"status_code": status, "detail": detail}, status_code=status)
 
 
-# The body limit is ours to enforce while streaming (see Pipeline): Litestar's would answer 413
+# The body limit is ours to enforce while streaming (see receive): Litestar's would answer 413
 # with its own wording, and only on a declared length.
 @post("/internal/uploads", request_max_body_size=None)
 async def upload(request: Request[object, object, State], state: State) -> Response[dict[str, object]]:
