@@ -17,12 +17,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anb_common import identity
+from anb_common import identity, signing_keys
 from anb_common.aws import Aws
 from anb_common.db.models import OutboxMessage, Video
-from anb_common.settings import UploadLimits
+from anb_common.settings import DatabaseSettings, SecuritySettings, UploadLimits
 from anb_devstack.clips import make_hls_bait, watch_opens
-from anb_ingest.app import ACCEPTED_MESSAGE
+from anb_ingest.app import ACCEPTED_MESSAGE, create_app
+from anb_ingest.settings import IngestOptions, IngestSettings
 
 URL = "/internal/uploads"
 
@@ -249,3 +250,41 @@ async def test_refuses_requests_without_a_valid_identity(
     response = await upload(client, headers, clip("h264.mp4", codec="libx264").read_bytes())
     assert response.status_code == 401
     assert response.json()["status_code"] == 401
+
+
+def _keyless(
+    db: DatabaseSettings, aws: Aws, temp_dir: Path, *, dev_mode: bool, devdata: Path
+) -> IngestSettings:
+    return IngestSettings(
+        db=db,
+        aws=aws.settings,
+        security=SecuritySettings(dev_mode=dev_mode, devdata_dir=devdata, internal_secret=None),
+        ingest=IngestOptions(temp_dir=temp_dir),
+    )
+
+
+async def test_dev_mode_without_a_secret_verifies_with_the_shared_dev_key(
+    db_settings: DatabaseSettings,
+    aws: Aws,
+    temp_dir: Path,
+    tmp_path: Path,
+    clip: Callable[..., Path],
+    user_id: uuid.UUID,
+) -> None:
+    """No ANB_INTERNAL_SECRET in dev mode: ingest takes the key the gateway signs with."""
+    devdata = tmp_path / "devdata"
+    gateway_key = signing_keys.dev_keys(devdata)[signing_keys.INTERNAL]
+    app = create_app(_keyless(db_settings, aws, temp_dir, dev_mode=True, devdata=devdata))
+    headers = {identity.HEADER: identity.sign(user_id, gateway_key)}
+    async with AsyncTestClient(app, timeout=60) as client:
+        response = await upload(client, headers, clip("h264.mp4", codec="libx264").read_bytes())
+    assert response.status_code == 202, response.text
+
+
+def test_outside_dev_mode_refuses_to_start_without_a_secret(
+    db_settings: DatabaseSettings, aws: Aws, temp_dir: Path, tmp_path: Path
+) -> None:
+    settings = _keyless(db_settings, aws, temp_dir, dev_mode=False, devdata=tmp_path / "devdata")
+    with pytest.raises(signing_keys.SigningKeyError, match="ANB_INTERNAL_SECRET is required"):
+        create_app(settings)
+    assert not (tmp_path / "devdata").exists()
