@@ -54,5 +54,20 @@ def test_remove_stale_takes_only_folders_of_dead_processes(tmp_path: Path) -> No
         alive.wait()
 
 
+def test_remove_stale_takes_the_folders_of_a_killed_worker_not_yet_reaped(tmp_path: Path) -> None:
+    """A SIGKILLed worker stays a zombie until its parent reaps it; its pid still answers kill(0)."""
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        worker.kill()
+        # Exited but not reaped (WNOWAIT leaves it a zombie); waitid blocks until it has exited.
+        os.waitid(os.P_PID, worker.pid, os.WEXITED | os.WNOWAIT)
+        (tmp_path / f"job-{worker.pid}-{uuid.uuid4()}-1").mkdir()
+        (tmp_path / f"brand-{worker.pid}").mkdir()
+        assert remove_stale(tmp_path) == 2
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        worker.wait()
+
+
 def test_remove_stale_copes_with_a_missing_temp_dir(tmp_path: Path) -> None:
     assert remove_stale(tmp_path / "absent") == 0

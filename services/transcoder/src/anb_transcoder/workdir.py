@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from anb_common.processes import alive, owner_pid
+
 log = logging.getLogger(__name__)
 
 _PREFIX = "job-"
@@ -50,7 +52,7 @@ def remove_stale(temp_dir: Path) -> int:
     removed = 0
     for path in temp_dir.iterdir():
         pid = _owner(path.name)
-        if pid is None or pid == os.getpid() or _alive(pid):
+        if pid is None or pid == os.getpid() or alive(pid):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed += 1
@@ -60,20 +62,8 @@ def remove_stale(temp_dir: Path) -> int:
 
 def _owner(name: str) -> int | None:
     """The pid in a folder name of ours, or None for anything else (never removed)."""
-    prefix = next((p for p in _OWNED_PREFIXES if name.startswith(p)), None)
-    if prefix is None:
-        return None
-    try:
-        return int(name[len(prefix) :].split("-", 1)[0])
-    except ValueError:
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by another user
-    return True
+    for prefix in _OWNED_PREFIXES:
+        pid = owner_pid(name, prefix)
+        if pid is not None:
+            return pid
+    return None
