@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import pytest
 
+from anb_common.aws import Aws
 from anb_common.settings import AwsSettings
 from anb_transcoder.protection import ScaleInProtection, instance_id
 
@@ -100,7 +101,7 @@ async def test_protected_while_any_job_runs(
     aws_settings: AwsSettings, imds: str, group_instance: tuple[str, str]
 ) -> None:
     instance = group_instance[1]
-    async with ScaleInProtection(aws_settings, imds) as protection:
+    async with ScaleInProtection(Aws(aws_settings), imds) as protection:
         assert not _protected(aws_settings, instance)
         async with protection.held():
             assert _protected(aws_settings, instance)
@@ -109,3 +110,12 @@ async def test_protected_while_any_job_runs(
             # One job still runs.
             assert _protected(aws_settings, instance)
         assert not _protected(aws_settings, instance)
+
+
+async def test_an_instance_outside_any_group_is_refused(
+    aws_settings: AwsSettings, imds: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Imds, "instance", "i-0123456789abcdef0")
+    with pytest.raises(RuntimeError, match="no auto scaling group"):
+        async with ScaleInProtection(Aws(aws_settings), imds):
+            pass

@@ -14,12 +14,12 @@ import logging
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
-import aioboto3
-from botocore.config import Config
+from anb_common.aws import Aws
 
-from anb_common.settings import AwsSettings
+if TYPE_CHECKING:
+    from types_aiobotocore_autoscaling import AutoScalingClient
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,11 @@ def instance_id(imds_url: str) -> str:
 
 
 class ScaleInProtection:
-    def __init__(self, aws: AwsSettings, imds_url: str) -> None:
+    def __init__(self, aws: Aws, imds_url: str) -> None:
         self._aws = aws
         self._imds_url = imds_url
         self._stack = AsyncExitStack()
-        self._client: Any = None
+        self._client: AutoScalingClient | None = None
         self._instance = ""
         self._group = ""
         self._running = 0
@@ -57,28 +57,16 @@ class ScaleInProtection:
 
     async def __aenter__(self) -> ScaleInProtection:
         self._instance = await asyncio.to_thread(instance_id, self._imds_url)
-        credentials: dict[str, str] = {}
-        if self._aws.access_key_id and self._aws.secret_access_key:
-            credentials = {
-                "aws_access_key_id": self._aws.access_key_id.get_secret_value(),
-                "aws_secret_access_key": self._aws.secret_access_key.get_secret_value(),
-            }
-        session = aioboto3.Session(region_name=self._aws.region, **credentials)
-        endpoint = {"endpoint_url": self._aws.endpoint_url} if self._aws.endpoint_url else {}
-        config = Config(
-            connect_timeout=self._aws.connect_timeout_s,
-            read_timeout=self._aws.read_timeout_s,
-            retries={"max_attempts": self._aws.max_attempts, "mode": "adaptive"},
-        )
-        self._client = await self._stack.enter_async_context(
-            session.client("autoscaling", config=config, **endpoint)
-        )
-        found = await self._client.describe_auto_scaling_instances(InstanceIds=[self._instance])
-        groups = [item["AutoScalingGroupName"] for item in found.get("AutoScalingInstances", [])]
-        if not groups:
-            await self._stack.aclose()
-            raise RuntimeError(f"instance {self._instance} is in no auto scaling group")
-        self._group = groups[0]
+        client = await self._stack.enter_async_context(self._aws.autoscaling())
+        try:
+            found = await client.describe_auto_scaling_instances(InstanceIds=[self._instance])
+            groups = [item["AutoScalingGroupName"] for item in found.get("AutoScalingInstances", [])]
+            if not groups:
+                raise RuntimeError(f"instance {self._instance} is in no auto scaling group")
+        except BaseException:
+            await self._stack.aclose()  # __aexit__ does not run when __aenter__ raises
+            raise
+        self._client, self._group = client, groups[0]
         log.info("scale-in protection enabled", extra={"instance": self._instance, "group": self._group})
         return self
 
@@ -101,6 +89,7 @@ class ScaleInProtection:
                     await self._set(False)
 
     async def _set(self, protected: bool) -> None:
+        assert self._client is not None, "held() outside 'async with ScaleInProtection'"
         try:
             await self._client.set_instance_protection(
                 InstanceIds=[self._instance],

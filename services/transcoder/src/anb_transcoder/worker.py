@@ -71,7 +71,7 @@ class Worker:
                 protection = None
                 if settings.worker.asg_protection:
                     protection = await stack.enter_async_context(
-                        ScaleInProtection(settings.aws, settings.worker.imds_url)
+                        ScaleInProtection(aws, settings.worker.imds_url)
                     )
                 runner = JobRunner(settings, queue, storage, videos, brand)
                 options = settings.worker
