@@ -1,10 +1,13 @@
-"""Worker settings: defaults of the issue, ANB_WORKER_* overrides, heartbeat at a third."""
+"""Worker settings: defaults of the issue, ANB_WORKER_* and ANB_PROCESSING_* overrides, heartbeat at a
+third."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from anb_transcoder.settings import WorkerSettings
+from anb_transcoder.settings import ProcessingSettings, WorkerSettings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,3 +38,21 @@ def test_nonsense_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANB_WORKER_CONCURRENCY", "0")
     with pytest.raises(ValueError, match="concurrency"):
         WorkerSettings()
+
+
+def test_processing_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CRF", "TEMP_DIR"):
+        monkeypatch.delenv(f"ANB_PROCESSING_{name}", raising=False)
+    processing = WorkerSettings().processing
+    assert processing.crf == 23
+    assert processing.temp_dir == Path("/tmp/anb-temp")
+
+
+def test_processing_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ANB_PROCESSING_CRF", "20")
+    monkeypatch.setenv("ANB_PROCESSING_MAX_OUTPUT_S", "12.5")
+    monkeypatch.setenv("ANB_PROCESSING_TEMP_DIR", str(tmp_path))
+    processing = WorkerSettings().processing
+    assert (processing.crf, processing.max_output_s, processing.temp_dir) == (20, 12.5, tmp_path)
+    # The section also loads on its own, as the benchmark and the tests build it.
+    assert ProcessingSettings().crf == 20
