@@ -48,11 +48,6 @@ def test_probe_reports_the_facts(
     assert facts.fps == Fraction(10)
 
 
-def test_rotated_display_size(tmp_path: Path) -> None:
-    facts = probe(make_clip(tmp_path / "r.mp4", width=320, height=240, seconds=0.5, rotate=90))
-    assert facts.display_size == (240, 320)
-
-
 def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
     path = tmp_path / "sound.mp4"
     with av.open(str(path), "w") as out:

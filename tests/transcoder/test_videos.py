@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from workerkit import Seeder
@@ -23,11 +24,14 @@ async def test_a_claimed_video_is_busy_for_everyone_else_until_released(
     claim = await videos.start(video_id, first)
     assert claim.outcome is Start.STARTED
     assert claim.original_key is not None
+    row = await seeder.row(video_id)
+    assert row is not None
+    assert row.lease_expires_at is not None
+    assert 50 < (row.lease_expires_at - datetime.now(UTC)).total_seconds() <= 60
 
     other_copy = await videos.start(video_id, lease(message_id="message-2"))
     assert other_copy.outcome is Start.BUSY
     assert not other_copy.same_message
-    assert 50 < other_copy.held_for_s <= 60
     redelivery = await videos.start(video_id, lease(message_id="message-1"))
     assert redelivery.outcome is Start.BUSY
     assert redelivery.same_message

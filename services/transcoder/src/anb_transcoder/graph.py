@@ -65,7 +65,8 @@ class FootageGraph:
         logo_x = max(0, layout.x + layout.width - logo.width - LOGO_MARGIN_PX)
         logo_y = max(0, layout.y + layout.height - logo.height - LOGO_MARGIN_PX)
 
-        self.graph = graph = av.filter.Graph()
+        # Held here: the filter contexts below refer to their graph only weakly.
+        self._graph = graph = av.filter.Graph()
         self._source = graph.add(
             "buffer",
             video_size=f"{first.width}x{first.height}",

@@ -18,7 +18,7 @@ async def heartbeat(
     message: Received,
     every_s: float,
     extend_s: int,
-    also: Callable[[], Awaitable[object]] | None = None,
+    also: Callable[[], Awaitable[object]],
 ) -> AsyncIterator[None]:
     """Renew the message's visibility every ``every_s`` for ``extend_s`` from then, and call ``also``
     (the lease renewal) at the same beat, until the block ends.
@@ -40,7 +40,7 @@ async def _beat(
     message: Received,
     every_s: float,
     extend_s: int,
-    also: Callable[[], Awaitable[object]] | None,
+    also: Callable[[], Awaitable[object]],
 ) -> None:
     while True:
         await asyncio.sleep(every_s)
@@ -51,8 +51,7 @@ async def _beat(
             log.warning("visibility heartbeat failed", exc_info=True)
         else:
             log.info("visibility extended", extra={"seconds": extend_s})
-        if also is not None:
-            try:
-                await also()
-            except Exception:
-                log.warning("lease renewal failed", exc_info=True)
+        try:
+            await also()
+        except Exception:
+            log.warning("lease renewal failed", exc_info=True)

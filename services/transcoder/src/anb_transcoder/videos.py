@@ -49,8 +49,6 @@ class Claim:
     outcome: Start
     original_key: str | None = None
     """STARTED: the original's key."""
-    held_for_s: float = 0.0
-    """BUSY: seconds left on the other job's lease."""
     same_message: bool = False
     """BUSY: the holder got this very message (an SQS redelivery), not another copy of the job."""
 
@@ -87,23 +85,15 @@ class VideoStore:
                 return Claim(Start.STARTED, original_key=row.original_key)
             current = (
                 await session.execute(
-                    select(
-                        Video.status,
-                        Video.lease_message_id,
-                        func.extract("epoch", Video.lease_expires_at - func.now()),
-                    ).where(Video.id == video_id)
+                    select(Video.status, Video.lease_message_id).where(Video.id == video_id)
                 )
             ).first()
             if current is None:
                 return Claim(Start.GONE)
-            status, holder_message, left_s = current
+            status, holder_message = current
             if status != VideoStatus.PROCESSING:
                 return Claim(Start.DONE)
-            return Claim(
-                Start.BUSY,
-                held_for_s=max(0.0, float(left_s or 0)),
-                same_message=holder_message == lease.message_id,
-            )
+            return Claim(Start.BUSY, same_message=holder_message == lease.message_id)
 
     async def renew(self, video_id: uuid.UUID, lease: Lease) -> bool:
         """Extend the lease by its length from now; False when this job no longer holds it."""

@@ -29,11 +29,6 @@ class MediaFacts:
     """Degrees clockwise a player turns the picture for display: 0, 90, 180 or 270."""
     pix_fmt: str
 
-    @property
-    def display_size(self) -> tuple[int, int]:
-        """(width, height) as shown, rotation applied."""
-        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
-
 
 def probe(path: Path) -> MediaFacts:
     """Facts about the local video ``path``; raises ``MediaRejected`` when it is not one we can read
@@ -43,7 +38,7 @@ def probe(path: Path) -> MediaFacts:
         if not media.streams.video:
             raise MediaRejected("no_video_stream", "The file has no video track.")
         stream = media.streams.video[0]
-        frame = first_frame(media, stream)
+        frame = _first_frame(media, stream)
         return MediaFacts(
             container=container,
             codec=stream.codec_context.codec.canonical_name,
@@ -56,7 +51,7 @@ def probe(path: Path) -> MediaFacts:
         )
 
 
-def first_frame(media: av.container.InputContainer, stream: VideoStream) -> av.VideoFrame:
+def _first_frame(media: av.container.InputContainer, stream: VideoStream) -> av.VideoFrame:
     """Decode the first picture of ``stream``; ``MediaRejected("undecodable")`` if there is none."""
     try:
         for frame in media.decode(stream):
