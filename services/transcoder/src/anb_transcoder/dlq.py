@@ -15,6 +15,7 @@ import asyncio
 import logging
 
 from anb_common import logs, messages
+from anb_transcoder.failures import log_failure
 from anb_transcoder.queue import JobQueue
 from anb_transcoder.videos import GAVE_UP_REASON, VideoStore
 
@@ -48,7 +49,7 @@ async def sweep_forever(queue: JobQueue, videos: VideoStore, interval_s: float, 
     while True:
         try:
             await sweep_once(queue, videos, hold_s)
-        except Exception:
+        except Exception as exc:
             # SQS or the database is down: the dead letters wait in the DLQ for the next sweep.
-            log.warning("dead-letter sweep failed", exc_info=True)
+            log_failure(log, "dead-letter sweep failed", exc)
         await asyncio.sleep(interval_s)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from anb_transcoder.failures import log_failure
 from anb_transcoder.queue import JobQueue, Received
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,12 @@ async def _beat(
         await asyncio.sleep(every_s)
         try:
             await queue.hide(queue.url, message.receipt, extend_s)
-        except Exception:
+        except Exception as exc:
             # One missed renewal still leaves two thirds of the timeout; the next one may succeed.
-            log.warning("visibility heartbeat failed", exc_info=True)
+            log_failure(log, "visibility heartbeat failed", exc)
         else:
             log.info("visibility extended", extra={"seconds": extend_s})
         try:
             await also()
-        except Exception:
-            log.warning("lease renewal failed", exc_info=True)
+        except Exception as exc:
+            log_failure(log, "lease renewal failed", exc)

@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from anb_common import keys, logs, messages
 from anb_transcoder.brand_cache import BrandCache
+from anb_transcoder.failures import log_failure
 from anb_transcoder.heartbeat import heartbeat
 from anb_transcoder.pipeline import Cancelled, UnprocessableVideo, transcode
 from anb_transcoder.progress import ProgressReporter
@@ -103,17 +104,17 @@ class JobRunner:
     async def _decide(self, video_id: uuid.UUID, job: Job, lease: Lease) -> Settle:
         try:
             return await self._process(video_id, job, lease)
-        except Exception:
-            log.exception("job failed transiently", extra={"receive_count": job.message.receive_count})
+        except Exception as exc:
+            log_failure(log, "job failed", exc, receive_count=job.message.receive_count)
             if job.message.receive_count < self._queue.max_receive_count:
                 return Settle.RETRY
             try:
                 await self._videos.failed(video_id, GAVE_UP_REASON)
                 # An attempt may have uploaded its result before failing: no object without a row.
                 await self._storage.delete(keys.processed_key(video_id))
-            except Exception:
+            except Exception as exc:
                 # The database or S3 is what failed: leave the message to SQS's redrive and the sweeper.
-                log.exception("could not mark the video failed after the last attempt")
+                log_failure(log, "could not mark the video failed after the last attempt", exc)
                 return Settle.RETRY
             return Settle.GIVE_UP
 
@@ -220,24 +221,24 @@ class JobRunner:
             else:
                 log.warning("giving up after the last allowed receive; message parked in the DLQ")
                 await self._queue.dead_letter(message, f"gave up on video {video_id} after repeated failures")
-        except Exception:
+        except Exception as exc:
             # The message comes back when its visibility lapses and is handled again (idempotently).
-            log.exception("could not settle the message", extra={"settle": settle.value})
+            log_failure(log, "could not settle the message", exc, settle=settle.value)
 
     async def _release(self, video_id: uuid.UUID, lease: Lease) -> None:
         try:
             await self._videos.release(video_id, lease)
-        except Exception:
+        except Exception as exc:
             # The lease lapses by itself within a visibility timeout; until then the video waits.
-            log.warning("could not release the video's lease", exc_info=True)
+            log_failure(log, "could not release the video's lease", exc)
 
     async def _dead_letter(self, message: Received, reason: str) -> None:
         log.warning("malformed message sent to the DLQ", extra={"reason": reason})
         try:
             await self._queue.dead_letter(message, reason)
-        except Exception:
+        except Exception as exc:
             # SQS's own redrive moves it after maxReceiveCount receives.
-            log.exception("could not move the malformed message to the DLQ")
+            log_failure(log, "could not move the malformed message to the DLQ", exc)
 
 
 async def _steadily(what: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -247,10 +248,10 @@ async def _steadily(what: str, call: Callable[[], Awaitable[T]]) -> T:
     for delay in (*_STEADY_DELAYS_S, None):
         try:
             return await call()
-        except Exception:
+        except Exception as exc:
             if delay is None:
                 raise
-            log.warning("step failed; retrying", extra={"step": what, "delay_s": delay}, exc_info=True)
+            log_failure(log, "step failed; retrying", exc, step=what, delay_s=delay)
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 

@@ -9,6 +9,7 @@ import threading
 import uuid
 from types import TracebackType
 
+from anb_transcoder.failures import log_failure
 from anb_transcoder.videos import VideoStore
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,9 @@ class ProgressReporter:
                 continue
             try:
                 still_ours = await self._videos.progress(self._video_id, latest)
-            except Exception:
+            except Exception as exc:
                 # Progress is informative only; a database hiccup must not fail the transcode.
-                log.warning("could not record progress", exc_info=True)
+                log_failure(log, "could not record progress", exc)
                 continue
             self._written = latest
             if not still_ours:

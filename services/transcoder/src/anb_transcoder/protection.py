@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from anb_common.aws import Aws
+from anb_transcoder.failures import log_failure
 
 if TYPE_CHECKING:
     from types_aiobotocore_autoscaling import AutoScalingClient
@@ -96,5 +97,5 @@ class ScaleInProtection:
                 AutoScalingGroupName=self._group,
                 ProtectedFromScaleIn=protected,
             )
-        except Exception:
-            log.warning("could not change scale-in protection", extra={"protected": protected}, exc_info=True)
+        except Exception as exc:
+            log_failure(log, "could not change scale-in protection", exc, protected=protected)

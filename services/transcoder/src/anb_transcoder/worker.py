@@ -22,6 +22,7 @@ from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
 from anb_transcoder.brand_cache import BrandCache
 from anb_transcoder.dlq import sweep_forever
+from anb_transcoder.failures import log_failure
 from anb_transcoder.jobs import Job, JobRunner
 from anb_transcoder.protection import ScaleInProtection
 from anb_transcoder.queue import JobQueue, Received
@@ -110,9 +111,9 @@ class Worker:
                     continue
                 try:
                     await ready.check()
-                except Exception:
+                except Exception as exc:
                     # Polling now would take jobs only to fail them and burn their attempts.
-                    log.warning("not ready for jobs; not polling", extra={"delay_s": backoff}, exc_info=True)
+                    log_failure(log, "not ready for jobs; not polling", exc, delay_s=backoff)
                     await asyncio.wait({stopping}, timeout=backoff)
                     backoff = min(_RECEIVE_BACKOFF_CAP_S, backoff * 2)
                     continue
@@ -127,8 +128,8 @@ class Worker:
                     break
                 try:
                     batch = receive.result()
-                except Exception:
-                    log.warning("receive failed; backing off", extra={"delay_s": backoff}, exc_info=True)
+                except Exception as exc:
+                    log_failure(log, "receive failed; backing off", exc, delay_s=backoff)
                     await asyncio.wait({stopping}, timeout=backoff)
                     backoff = min(_RECEIVE_BACKOFF_CAP_S, backoff * 2)
                     continue
@@ -149,8 +150,8 @@ class Worker:
         for message in batch:
             try:
                 await queue.hide(queue.url, message.receipt, 0)
-            except Exception:
-                log.warning("could not hand a message back; it reappears after its timeout", exc_info=True)
+            except Exception as exc:
+                log_failure(log, "could not hand a message back; it reappears after its timeout", exc)
 
     async def _run_job(self, runner: JobRunner, job: Job, protection: ScaleInProtection | None) -> None:
         async with _held(protection):
