@@ -3,6 +3,12 @@
 Order matters: storage and database first, then schema and buckets, then the services that need them.
 Each run starts from a clean slate (moto keeps S3 and SQS only in memory, so a database that outlived
 them would point at objects that no longer exist); only generated secrets live on in .devdata/.
+
+Stopping (Ctrl-C or SIGTERM) goes the other way, each step waiting for the one before: the transcoders
+first (a running job finishes, or is handed back when the worker's grace period ends), then the gateway
+and ingest, then PostgreSQL and moto once nothing uses them. Every part runs in a process group of its
+own, so that a Ctrl-C in the terminal reaches the launcher alone and this order holds. A second Ctrl-C
+kills what is still running, and still stops PostgreSQL and moto.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +31,9 @@ from anb_common.db.migrate import upgrade
 from anb_common.settings import AwsSettings
 from anb_common.signing_keys import INTERNAL, JWT, dev_keys
 from anb_devstack import brand
+from anb_devstack.errors import StartError
 from anb_devstack.moto import MotoServer
+from anb_devstack.ports import Ports
 from anb_devstack.postgres import EmbeddedPostgres
 from anb_devstack.provision import provision
 
@@ -34,14 +41,9 @@ GATEWAY_KEEP_ALIVE_S = 130
 """As deployed (deploy/systemd/anb-gateway.service, longer than the ALB's idle timeout): idle client
 connections stay usable for longer than any think time, as they do behind the ALB."""
 _COLOURS = {"moto": 90, "gateway": 36, "ingest": 35, "transcoder": 33, "launcher": 32}
-
-
-@dataclass
-class Ports:
-    gateway: int = 8000
-    ingest: int = 8001
-    moto: int = 5000
-    postgres: int = 5432
+# uvicorn finishes the requests in flight before it exits; one still going after this is stuck.
+_WEB_STOP_S = 30.0
+_STILL_WAITING_EVERY_S = 10.0
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Child:
     argv: list[str]
     env: dict[str, str]
     process: subprocess.Popen[bytes]
+    pump: threading.Thread
+    """Copies the process's output to the console; joined after it exits, so its last lines come first."""
     restarts: list[float] = field(default_factory=list)
 
 
@@ -68,10 +72,16 @@ class Platform:
     """Where the services reach S3/SQS, when not moto itself (fault tests put an outage proxy between)."""
     _children: list[Child] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _moto_pump: threading.Thread | None = None
+    _hurry: threading.Event = field(default_factory=threading.Event)
+    _hurried_by: str = ""
+    _started: bool = False
 
     def __post_init__(self) -> None:
         self.moto = MotoServer(self.ports.moto)
-        self.postgres = EmbeddedPostgres(self.devdata / "pg", self.ports.postgres)
+        self.postgres = EmbeddedPostgres(
+            self.devdata / "pg", self.ports.postgres, say=lambda line: self.say("launcher", line)
+        )
 
     def say(self, part: str, line: str) -> None:
         prefix = f"{part:<12}|"
@@ -100,29 +110,42 @@ class Platform:
         )
         return env
 
-    def _popen(self, part: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    def _popen(
+        self, part: str, argv: list[str], env: dict[str, str]
+    ) -> tuple[subprocess.Popen[bytes], threading.Thread]:
+        # A process group of its own: see the module's docstring.
+        process = subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            process_group=0,
+        )
         assert process.stdout is not None
-        threading.Thread(target=self._pump, args=(part, process.stdout), daemon=True).start()
-        return process
+        return process, self._start_pump(part, process.stdout)
+
+    def _start_pump(self, part: str, stream: IO[bytes]) -> threading.Thread:
+        pump = threading.Thread(target=self._pump, args=(part, stream), daemon=True)
+        pump.start()
+        return pump
 
     def _spawn(self, part: str, argv: list[str], env: dict[str, str]) -> None:
-        self._children.append(Child(part, argv, env, self._popen(part, argv, env)))
+        self._children.append(Child(part, argv, env, *self._popen(part, argv, env)))
 
     def _pump(self, part: str, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
             self.say(part, raw.decode(errors="replace").rstrip())
 
-    def _check_ports_free(self) -> None:
-        for name, port in vars(self.ports).items():
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    raise RuntimeError(f"port {port} ({name}) is in use: is another `make run` still going?")
-
     def start(self) -> None:
         started = time.monotonic()
-        self._check_ports_free()
-        self.say("launcher", f"starting moto on :{self.ports.moto} and PostgreSQL on :{self.ports.postgres}")
+        self.ports.check_free()
+        self._started = True
+        self.say(
+            "launcher",
+            f"starting moto on :{self.ports.moto} and PostgreSQL on :{self.ports.postgres} "
+            f"(its log: {self.postgres.log})",
+        )
         env = self.env()
         self._spawn_moto(env)
         self.postgres.init(fresh=True)
@@ -149,7 +172,7 @@ class Platform:
         process = self.moto.process
         assert process is not None
         assert process.stdout is not None
-        threading.Thread(target=self._pump, args=("moto", process.stdout), daemon=True).start()
+        self._moto_pump = self._start_pump("moto", process.stdout)
 
     def _wait_healthy(self, timeout_s: float = 180.0) -> None:
         """Ready means both HTTP services answer: the gateway alone would accept uploads it cannot pass on."""
@@ -161,7 +184,7 @@ class Platform:
         while pending and time.monotonic() < deadline:
             for child in self._children:
                 if child.process.poll() is not None:
-                    raise RuntimeError(f"{child.part} exited with {child.process.returncode} during start-up")
+                    raise StartError(f"{child.part} exited with {child.process.returncode} during start-up")
             try:
                 with urllib.request.urlopen(pending[0], timeout=1) as response:  # noqa: S310 - our own URLs
                     if response.status == 200:
@@ -171,24 +194,69 @@ class Platform:
                 pass
             time.sleep(0.2)
         if pending:
-            raise TimeoutError(f"{pending[0]} did not answer 200 within {timeout_s:.0f} s")
+            raise StartError(f"{pending[0]} did not answer 200 within {timeout_s:.0f} s")
+
+    def hurry(self, signum: int, frame: object) -> None:
+        """Signal handler while stopping: stop what is left at once. It only sets a flag: printing from
+        here could deadlock on the console lock that the interrupted code may hold."""
+        self._hurried_by = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        self._hurry.set()
 
     def stop(self) -> None:
-        # Reverse order: workers and web first (they hand back jobs and finish requests), storage last.
-        for child in reversed(self._children):
-            if child.process.poll() is None:
-                child.process.send_signal(signal.SIGTERM)
-        for child in reversed(self._children):
-            try:
-                # Long enough for a worker to hand its job back; a dev machine should not wait for 240 s.
-                child.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.say("launcher", f"{child.part} did not stop in 60 s; killing it")
-                child.process.kill()
-                child.process.wait()
+        """Each part after those that use it (see the module's docstring)."""
+        if not self._started:
+            return
+        started = time.monotonic()
+        transcoders = [child for child in self._children if child.part.startswith("transcoder")]
+        self._stop_stage(
+            transcoders,
+            "a running job finishes, or is handed back when the grace period (ANB_WORKER_GRACE_S) ends",
+            limit_s=None,  # the worker's grace period bounds it
+        )
+        for part in ("gateway", "ingest"):
+            self._stop_stage(
+                [child for child in self._children if child.part == part],
+                "requests in flight finish",
+                _WEB_STOP_S,
+            )
+        self.say("launcher", "stopping PostgreSQL and moto")
         self.postgres.stop()
         self.moto.stop()
-        self.say("launcher", "stopped")
+        if self._moto_pump is not None:
+            self._moto_pump.join(timeout=2)
+        self.say("launcher", f"stopped in {time.monotonic() - started:.1f} s")
+
+    def _stop_stage(self, children: list[Child], until: str, limit_s: float | None) -> None:
+        running = [child for child in children if child.process.poll() is None]
+        if not running:
+            return
+        names = ", ".join(child.part for child in running)
+        started = time.monotonic()
+        if not self._hurry.is_set():
+            for child in running:
+                child.process.send_signal(signal.SIGTERM)
+            self.say("launcher", f"stopping {names}: waiting until {until} (Ctrl-C again stops it at once)")
+        note_at = started + _STILL_WAITING_EVERY_S
+        while any(child.process.poll() is None for child in running):
+            waited = time.monotonic() - started
+            if self._hurry.is_set() or (limit_s is not None and waited > limit_s):
+                why = (
+                    f"{self._hurried_by} again"
+                    if self._hurry.is_set()
+                    else f"still running after {waited:.0f} s"
+                )
+                self.say("launcher", f"{why}: killing {names}")
+                for child in running:
+                    child.process.kill()
+                break
+            if time.monotonic() >= note_at:
+                self.say("launcher", f"still waiting for {names} ({waited:.0f} s)")
+                note_at += _STILL_WAITING_EVERY_S
+            time.sleep(0.1)
+        for child in running:
+            child.process.wait()
+            child.pump.join(timeout=2)
+        self.say("launcher", f"{names} stopped after {time.monotonic() - started:.1f} s")
 
     def wait(self) -> None:
         """Supervise the services until one crash-loops (or Ctrl-C): a crashed one is restarted."""
@@ -203,7 +271,7 @@ class Platform:
                     self.say("launcher", f"{child.part} keeps exiting ({code}); stopping the platform")
                     return
                 self.say("launcher", f"{child.part} exited with {code}; restarting it")
-                child.process = self._popen(child.part, child.argv, child.env)
+                child.process, child.pump = self._popen(child.part, child.argv, child.env)
             time.sleep(0.5)
 
 
@@ -232,17 +300,22 @@ def main() -> None:
     )
     # SIGTERM (from a test harness or systemd) stops as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
+    failed = True
     try:
         platform.start()
-        platform.wait()
+        platform.wait()  # returns only when a service keeps crashing
     except KeyboardInterrupt:
+        failed = False
         platform.say("launcher", "stopping")
+    except StartError as exc:
+        platform.say("launcher", f"could not start: {exc}")
     finally:
-        # A second Ctrl-C (or a signal from uv or a harness) must not cut the shutdown short and
-        # leave PostgreSQL or a worker running behind us.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # From here a second Ctrl-C (or SIGTERM) hurries the stop instead of abandoning it, so that
+        # PostgreSQL and moto are never left running behind us.
+        signal.signal(signal.SIGINT, platform.hurry)
+        signal.signal(signal.SIGTERM, platform.hurry)
         platform.stop()
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

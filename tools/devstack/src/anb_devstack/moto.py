@@ -9,6 +9,8 @@ import time
 from collections.abc import Mapping
 from typing import IO
 
+from anb_devstack.errors import StartError
+
 
 class MotoServer:
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
@@ -26,22 +28,26 @@ class MotoServer:
         env: Mapping[str, str] | None = None,
         timeout_s: float = 30.0,
     ) -> None:
+        # A process group of its own: a Ctrl-C in the terminal reaches the launcher only, which stops
+        # moto after everything that uses it.
         self._process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.STDOUT,
             env=env,
+            process_group=0,
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self._process.returncode}")
+                raise StartError(f"moto server exited with {self._process.returncode} while starting")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5):
                     return
             except OSError:
                 time.sleep(0.1)
-        raise TimeoutError("moto server did not start in time")
+        raise StartError(f"moto server did not listen on {self.url} within {timeout_s:.0f} s")
 
     @property
     def process(self) -> subprocess.Popen[bytes] | None:

@@ -19,6 +19,9 @@ from pathlib import Path
 from anb_common.settings import AwsSettings
 from anb_devstack.moto import free_port
 
+# After a second stop signal the launcher only kills its services and stops PostgreSQL and moto.
+_HURRIED_STOP_S = 30.0
+
 
 class PlatformFailed(RuntimeError):
     """The launcher exited or did not become healthy; the message carries the end of its log."""
@@ -86,12 +89,25 @@ def platform(
             process=process,
         )
     finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes], patience_s: float = 90.0) -> None:
+    """Stop the launcher the way a person at its terminal would: one signal stops the platform in
+    order (a running job may finish first); a second, when that takes longer than ``patience_s``,
+    kills the services but still stops PostgreSQL and moto. SIGKILL is the last resort only: it would
+    leave them running."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=patience_s)
+        return
+    except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    try:
+        process.wait(timeout=_HURRIED_STOP_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
