@@ -70,6 +70,7 @@ async def test_upload_streams_through_with_identity_and_relays_202(
     )
     assert response.status_code == 202
     assert response.json() == ACCEPTED
+    assert response.headers.get("connection") != "close"  # the body was read: the connection is reusable
     received = ingest.received[-1]
     assert received.size == len(body)
     assert received.chunks >= 2
@@ -90,9 +91,11 @@ async def test_ingest_rejections_are_relayed_as_400(
     response = await api.post("/api/videos/upload", content=body, headers=headers(owner, body))
     assert response.status_code == 400
     assert response.json() == rejection
+    assert response.headers["connection"] == "close"  # the upload route is marked as streamed
     ingest.reply(413, {"status_code": 413, "detail": "video_file: supera 100 MB."})
     too_big = await api.post("/api/videos/upload", content=body, headers=headers(owner, body))
     assert too_big.json() == {"status_code": 400, "detail": "video_file: supera 100 MB."}
+    assert too_big.headers["connection"] == "close"
 
 
 @pytest.mark.parametrize("status", [401, 500])
@@ -171,25 +174,6 @@ async def test_upload_without_token_is_401_and_never_reaches_ingest(
     response = await api.post("/api/videos/upload", content=body, headers=headers(None, body))
     assert response.status_code == 401
     assert len(ingest.received) == before
-
-
-async def test_refused_upload_closes_the_connection_instead_of_leaving_the_body_unread(
-    gateway: Gateway, ingest: StandInIngest
-) -> None:
-    # A client still sending its (large) body must get the answer and a closed connection, not a hang.
-    host, port = gateway.url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    head = (
-        f"POST /api/videos/upload HTTP/1.1\r\nHost: {host}\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: 50000000\r\n\r\n"
-    )
-    writer.write(head.encode() + b"\0" * 65536)
-    await writer.drain()
-    answer = await asyncio.wait_for(reader.read(), 120)  # read() returns only once the server closes
-    writer.close()
-    status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line.split()[1] == b"401"
-    assert b"connection: close" in rest.lower()
 
 
 @pytest.fixture(scope="module")

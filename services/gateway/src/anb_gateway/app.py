@@ -8,14 +8,13 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from anb_common import logs
-from anb_gateway import errors
-from anb_gateway.controllers.auth import AuthController
+from anb_gateway import deps, errors
+from anb_gateway.controllers.auth import AUTH_LIMITER, AuthController
 from anb_gateway.controllers.docs import openapi_json
 from anb_gateway.controllers.health import health
 from anb_gateway.controllers.public import PublicController
@@ -57,21 +56,21 @@ def build(settings: GatewaySettings) -> Litestar:
         finally:
             await runtime.close()
 
-    def provide_runtime() -> Runtime:
-        return runtime
-
     cors = CORSConfig(allow_origins=settings.http.cors_origins) if settings.http.cors_origins else None
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, openapi_json, AuthController, VideosController, PublicController],
-        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False, use_cache=True)},
+        dependencies=deps.providers(runtime),
         exception_handlers=errors.HANDLERS,
         lifespan=[lifespan],
-        state=State({"runtime": runtime}),
+        # Guards cannot receive dependencies: the login/signup throttle finds its limiter here.
+        state=State({AUTH_LIMITER: runtime.auth_limiter}),
         openapi_config=_openapi(),
         cors_config=cors,
         # Logging is anb_common.logs' (JSON on stdout); Litestar's default config would replace its handler.
         logging_config=None,
     )
+    deps.resolve_in_turn(app)
+    return app
 
 
 def create_app() -> EdgeMiddleware:

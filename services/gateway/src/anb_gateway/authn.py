@@ -10,11 +10,11 @@ import uuid
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import SkipValidation
 
-from anb_gateway.deps import RuntimeDep
-from anb_gateway.tokens import InvalidToken
-from anb_gateway.upload import drain_unread_body
+from anb_gateway.tokens import InvalidToken, Tokens
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anb"'}
 
@@ -23,7 +23,9 @@ def _refuse(detail: str) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers=_CHALLENGE)
 
 
-def current_user(request: Request[Any, Any, Any], runtime: RuntimeDep) -> uuid.UUID:
+def current_user(
+    request: Request[Any, Any, Any], tokens: NamedDependency[SkipValidation[Tokens]]
+) -> uuid.UUID:
     header = request.headers.get("authorization")
     if not header:
         raise _refuse("Falta el encabezado Authorization: Bearer <access_token>.")
@@ -31,16 +33,6 @@ def current_user(request: Request[Any, Any, Any], runtime: RuntimeDep) -> uuid.U
     if scheme.lower() != "bearer" or not token:
         raise _refuse("El encabezado Authorization debe tener la forma: Bearer <access_token>.")
     try:
-        return runtime.tokens.subject(token.strip())
+        return tokens.subject(token.strip())
     except InvalidToken:
         raise _refuse("Token inválido o expirado.") from None
-
-
-async def current_uploader(request: Request[Any, Any, Any], runtime: RuntimeDep) -> uuid.UUID:
-    """``current_user`` for the streamed upload: a refusal first reads and drops the unread body (for
-    a few seconds at most), so that a client still sending sees the 401 instead of a reset."""
-    try:
-        return current_user(request, runtime)
-    except NotAuthorizedException:
-        await drain_unread_body(request)
-        raise

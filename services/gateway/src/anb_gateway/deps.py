@@ -1,15 +1,84 @@
-"""Names of the injected values, marked explicitly as Litestar asks (inferred injection is deprecated)."""
+"""What handlers receive, by name: each handler's signature lists what it uses, and ``providers``
+hands out the process's one instance of each (opened and closed with the app by runtime.Runtime).
+
+Marked explicitly, as Litestar asks (inferred injection is deprecated), and not validated: they are
+our own objects, and Litestar would otherwise check each one's type on every request. The providers
+of ``user_id`` (authn, streamed_upload) spell their ``tokens`` parameter out instead of importing
+these names: this module imports every injected type, and those modules must not import it back.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import TypeAlias
 
-from litestar.di import NamedDependency
+from litestar import Litestar
+from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
+from litestar.routes import HTTPRoute
 
+from anb_gateway.db import Pool
+from anb_gateway.listings import OwnerListings
+from anb_gateway.passwords import Passwords
 from anb_gateway.runtime import Runtime
+from anb_gateway.schemas.videos import VideoSummary
+from anb_gateway.storage import Storage
+from anb_gateway.tokens import Tokens
+from anb_gateway.upload import IngestProxy
 
-RuntimeDep: TypeAlias = NamedDependency[Runtime]
-"""The process's runtime (pool, storage, tokens...), provided app-wide as ``runtime``."""
+PoolDep: TypeAlias = NamedDependency[SkipValidation[Pool]]
+"""The database connection pool, as ``pool``."""
+StorageDep: TypeAlias = NamedDependency[SkipValidation[Storage]]
+"""Download links and deletion in object storage, as ``storage``."""
+ListingsDep: TypeAlias = NamedDependency[SkipValidation[OwnerListings[list[VideoSummary]]]]
+"""Players' own listings kept in memory, as ``listings``."""
+IngestDep: TypeAlias = NamedDependency[SkipValidation[IngestProxy]]
+"""The upload relay to ingest, as ``ingest``."""
+TokensDep: TypeAlias = NamedDependency[SkipValidation[Tokens]]
+"""Access tokens (issue, verify), as ``tokens``."""
+PasswordsDep: TypeAlias = NamedDependency[SkipValidation[Passwords]]
+"""Password hashing, as ``passwords``."""
 CurrentUser: TypeAlias = NamedDependency[uuid.UUID]
 """The authenticated caller's id, provided as ``user_id`` by authn.current_user where a route needs it."""
+
+
+def providers(runtime: Runtime) -> dict[str, Provide]:
+    """The app-wide providers of the names above."""
+
+    # One function per name: Litestar refuses one provider under two names.
+    def pool() -> Pool:
+        return runtime.pool  # read per request: the pool exists only once the app has started
+
+    def storage() -> Storage:
+        return runtime.storage
+
+    def listings() -> OwnerListings[list[VideoSummary]]:
+        return runtime.listings
+
+    def ingest() -> IngestProxy:
+        return runtime.ingest
+
+    def tokens() -> Tokens:
+        return runtime.tokens
+
+    def passwords() -> Passwords:
+        return runtime.passwords
+
+    values = (pool, storage, listings, ingest, tokens, passwords)
+    return {value.__name__: Provide(value, sync_to_thread=False) for value in values}
+
+
+def resolve_in_turn(app: Litestar) -> None:
+    """Have every route resolve its dependencies one after the other.
+
+    Litestar resolves a handler's dependencies that do not depend on one another concurrently, in
+    an anyio task group per request (litestar-org/litestar#4563). Ours only hand out an object, so
+    the group buys nothing but its cost: measured in process, a request to the video detail route
+    (user, pool, storage) took 118 µs of CPU with it and 42 µs one after the other, the same as when
+    handlers took one runtime object. The batches keep their order; each is split into single steps.
+    """
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for _handler, kwargs_model in route.route_handler_map.values():
+                batches = kwargs_model.dependency_batches
+                kwargs_model.dependency_batches = [{dependency} for batch in batches for dependency in batch]

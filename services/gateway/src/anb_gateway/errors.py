@@ -12,11 +12,12 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from anb_common import logs
+from anb_gateway.streamed_upload import close_if_streamed
 
 log = logging.getLogger(__name__)
 
 
-def _body(status_code: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
+def _body(status_code: int, detail: str, headers: dict[str, str]) -> Response[Any]:
     return Response(
         {"status_code": status_code, "detail": detail}, status_code=status_code, headers=headers or None
     )
@@ -46,24 +47,12 @@ def validation_detail(exc: ValidationException) -> str:
     return "; ".join(parts) or _rule(exc.detail)
 
 
-def _unread_body_headers(request: Request[Any, Any, Any], headers: dict[str, str] | None) -> dict[str, str]:
-    """Close the connection when refusing an upload before reading it.
-
-    The upload's body is streamed, so a refusal (401, 400) leaves up to 100 MB unread on the socket:
-    the connection cannot carry another request, and a client still sending would otherwise wait.
-    """
-    merged = dict(headers or {})
-    if request.method == "POST" and request.url.path.endswith("/videos/upload"):
-        merged["Connection"] = "close"
-    return merged
-
-
 def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    return _body(400, validation_detail(exc), _unread_body_headers(request, None))
+    return _body(400, validation_detail(exc), close_if_streamed(request, None))
 
 
 def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    headers = _unread_body_headers(request, exc.headers)
+    headers = close_if_streamed(request, exc.headers)
     if exc.status_code >= 500:
         log.error("%s %s answered %s: %s", request.method, request.url.path, exc.status_code, exc.detail)
         return _body(exc.status_code, _internal_detail(), headers)
@@ -98,11 +87,11 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         return _body(
             503,
             "Servicio no disponible temporalmente; intente de nuevo en unos segundos.",
-            {"Retry-After": "5"},
+            close_if_streamed(request, {"Retry-After": "5"}),
         )
     # The trace goes to the log with the request id bound by the edge middleware; the client gets the id.
     log.exception("unhandled error in %s %s", request.method, request.url.path)
-    return _body(HTTP_500_INTERNAL_SERVER_ERROR, _internal_detail())
+    return _body(HTTP_500_INTERNAL_SERVER_ERROR, _internal_detail(), close_if_streamed(request, None))
 
 
 HANDLERS: ExceptionHandlersMap = {

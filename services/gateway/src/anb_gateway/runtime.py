@@ -1,4 +1,7 @@
-"""Everything a request handler uses, built once per process and opened/closed with the app."""
+"""Everything a request handler uses, built once per process and opened/closed with the app.
+
+Handlers never see the Runtime: they receive its parts by name (anb_gateway.deps).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from anb_gateway.upload import IngestProxy
 
 class Runtime:
     def __init__(self, settings: GatewaySettings) -> None:
-        self.settings = settings
+        self._settings = settings
         # Fails here, before the server binds, when a key is missing or short outside dev mode.
         self.tokens = Tokens(signing_keys.jwt_key(settings.security), settings.auth.token_ttl_s)
         self.passwords = Passwords(settings.passwords)
@@ -40,7 +43,7 @@ class Runtime:
         return self._pool
 
     async def start(self) -> None:
-        self._pool = await db.create_pool(self.settings.db)
+        self._pool = await db.create_pool(self._settings.db)
         await self._s3.start()
         await self.ingest.start()
         self._feed.start()

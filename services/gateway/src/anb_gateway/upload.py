@@ -2,13 +2,12 @@
 
 The gateway does not parse the form; ingest does (it sniffs the container and probes the video). We
 only refuse what is certainly too big before reading it, count what actually arrives, add the caller's
-identity as a short-lived internal token, and relay ingest's answer.
+identity as a short-lived internal token, and relay ingest's answer. The route is marked as streamed
+(anb_gateway.streamed_upload): its error answers close the connection there, not here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -22,12 +21,12 @@ from litestar.exceptions import HTTPException
 from anb_common import identity, logs
 from anb_common.settings import UploadLimits
 from anb_gateway.settings import HttpSettings
+from anb_gateway.streamed_upload import drain
 
 log = logging.getLogger(__name__)
 
 INGEST_PATH = "/internal/uploads"
 SATURATED = "El servicio de carga está saturado; intente de nuevo en unos minutos."
-_MIB = 1024 * 1024
 
 
 class _TooLarge(Exception):
@@ -38,26 +37,9 @@ class _ClientGone(Exception):
     """The client disconnected before sending the whole body."""
 
 
-# A refused upload may leave most of its body unread on the socket: close rather than reuse it.
-_CLOSE = {"Connection": "close"}
-
-
 def _error(status_code: int, detail: str) -> Response[bytes]:
     body = json.dumps({"status_code": status_code, "detail": detail}, ensure_ascii=False).encode()
-    return Response(body, status_code=status_code, media_type="application/json", headers=_CLOSE)
-
-
-# How long a refused upload's remaining body is read and dropped before answering: a client that is
-# still sending only sees our answer if we let it finish (closing under it resets the connection and
-# its buffered answer with it), but a slow or endless sender must not hold the handler for long.
-_DRAIN_S = 5.0
-
-
-async def drain_unread_body(request: Request[Any, Any, Any]) -> None:
-    with contextlib.suppress(Exception):  # a timeout or a client gone: either way, answer now
-        async with asyncio.timeout(_DRAIN_S):
-            async for _ in request.stream():
-                pass
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 class IngestProxy:
@@ -147,7 +129,8 @@ class IngestProxy:
             log.error("upload to ingest failed: %r", exc)
             return _error(502, "La carga se interrumpió entre servicios; intente de nuevo.")
         if response.status_code != 202:
-            await drain_unread_body(request)
+            # Ingest may have answered before the whole body arrived; the client is still sending it.
+            await drain(request)
         return self._relay(response)
 
     def _relay(self, response: httpx.Response) -> Response[bytes]:
@@ -156,12 +139,7 @@ class IngestProxy:
         except ValueError:
             detail = None
         if response.status_code in (202, 400) and isinstance(detail, dict):
-            return Response(
-                response.content,
-                status_code=response.status_code,
-                media_type="application/json",
-                headers=_CLOSE if response.status_code == 400 else None,
-            )
+            return Response(response.content, status_code=response.status_code, media_type="application/json")
         if response.status_code == 413 and isinstance(detail, dict):
             # The contract answers an oversized file with 400, whichever side noticed it.
             return _error(400, str(detail.get("detail") or "video_file: el archivo es demasiado grande."))

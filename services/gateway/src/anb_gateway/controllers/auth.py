@@ -12,8 +12,9 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from anb_gateway.deps import RuntimeDep
+from anb_gateway.deps import PasswordsDep, PoolDep, TokensDep
 from anb_gateway.openapi_docs import error
+from anb_gateway.ratelimit import RateLimiter
 from anb_gateway.repositories import users
 from anb_gateway.schemas.auth import LoginRequest, SignupRequest, SignupResponse, TokenResponse
 
@@ -21,10 +22,15 @@ SIGNUP_MESSAGE = "Usuario creado exitosamente."
 BAD_CREDENTIALS = "Credenciales inválidas."
 
 
-def throttle(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    runtime: RuntimeDep = connection.app.state.runtime
+AUTH_LIMITER = "auth_limiter"
+"""The key of the login/signup RateLimiter in the app's state (a guard cannot receive dependencies)."""
+
+
+async def throttle(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Async so that Litestar runs it on the loop: a synchronous guard goes to a worker thread.
+    limiter: RateLimiter = connection.app.state[AUTH_LIMITER]
     address = connection.client.host if connection.client else "unknown"
-    if (retry_after := runtime.auth_limiter.hit(address)) is not None:
+    if (retry_after := limiter.hit(address)) is not None:
         raise TooManyRequestsException(
             detail=f"Demasiados intentos desde esta dirección; intente de nuevo en {retry_after} s.",
             headers={"Retry-After": str(retry_after)},
@@ -71,7 +77,8 @@ class AuthController(Controller):
     async def signup(
         self,
         data: Annotated[SignupRequest, Body(examples=[Example(summary="Jugadora", value=_SIGNUP_EXAMPLE)])],
-        runtime: RuntimeDep,
+        pool: PoolDep,
+        passwords: PasswordsDep,
     ) -> SignupResponse:
         if data.password1 != data.password2:
             raise ValidationException(detail="password2: las contraseñas no coinciden.")
@@ -79,12 +86,12 @@ class AuthController(Controller):
             first_name=data.first_name.strip(),
             last_name=data.last_name.strip(),
             email=data.email.strip(),
-            password_hash=await runtime.passwords.hash(data.password1),
+            password_hash=await passwords.hash(data.password1),
             city=data.city.strip(),
             country=data.country.strip(),
         )
         try:
-            user_id = await users.create(runtime.pool, new_user)
+            user_id = await users.create(pool, new_user)
         except users.DuplicateEmail:
             raise ValidationException(detail="email: ya existe una cuenta con este correo.") from None
         return SignupResponse(message=SIGNUP_MESSAGE, user_id=user_id)
@@ -117,17 +124,19 @@ class AuthController(Controller):
             LoginRequest,
             Body(examples=[Example(value={"email": "ana@example.com", "password": "balon-2026-pase"})]),
         ],
-        runtime: RuntimeDep,
+        pool: PoolDep,
+        passwords: PasswordsDep,
+        tokens: TokensDep,
     ) -> TokenResponse:
-        found = await users.credentials(runtime.pool, data.email.strip())
-        verdict = await runtime.passwords.verify(found[1] if found else None, data.password)
+        found = await users.credentials(pool, data.email.strip())
+        verdict = await passwords.verify(found[1] if found else None, data.password)
         if found is None or not verdict.valid:
             raise NotAuthorizedException(detail=BAD_CREDENTIALS)
         user_id = found[0]
         if verdict.new_hash is not None:
-            await users.replace_hash(runtime.pool, user_id, verdict.new_hash)
+            await users.replace_hash(pool, user_id, verdict.new_hash)
         return TokenResponse(
-            access_token=runtime.tokens.issue(user_id),
+            access_token=tokens.issue(user_id),
             token_type="Bearer",  # noqa: S106 - the scheme name, not a secret
-            expires_in=runtime.tokens.ttl_s,
+            expires_in=tokens.ttl_s,
         )

@@ -8,7 +8,7 @@ import logging
 import msgspec
 from litestar import Response, get
 
-from anb_gateway.deps import RuntimeDep
+from anb_gateway.deps import PoolDep
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +21,9 @@ class Health(msgspec.Struct):
 
 
 @get("/api/health", summary="Estado del servicio", tags=["health"])
-async def health(runtime: RuntimeDep) -> Response[object]:
+async def health(pool: PoolDep) -> Response[object]:
     try:
-        await asyncio.wait_for(runtime.pool.fetchval("SELECT 1"), _PROBE_TIMEOUT_S)
+        await asyncio.wait_for(pool.fetchval("SELECT 1"), _PROBE_TIMEOUT_S)
     except Exception as exc:  # whatever the cause (refused, timeout, auth), we cannot serve
         log.warning("health check failed: %r", exc)
         body = {"status": "unavailable", "status_code": 503, "detail": "La base de datos no responde."}

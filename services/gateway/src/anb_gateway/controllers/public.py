@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, Parameter
 
 from anb_gateway.authn import current_user
-from anb_gateway.deps import CurrentUser, RuntimeDep
+from anb_gateway.deps import CurrentUser, PoolDep, StorageDep
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, UNAUTHORIZED, error
 from anb_gateway.repositories import public
 from anb_gateway.repositories.public import VoteOutcome
@@ -31,9 +31,9 @@ class PublicController(Controller):
 
     @get("/videos", summary="Videos publicados, los más votados primero", responses={400: BAD_PARAMETER})
     async def videos(
-        self, runtime: RuntimeDep, city: City = None, limit: Limit = 20, offset: Offset = 0
+        self, pool: PoolDep, storage: StorageDep, city: City = None, limit: Limit = 20, offset: Offset = 0
     ) -> list[PublicVideo]:
-        rows = await public.published(runtime.pool, city, limit, offset)
+        rows = await public.published(pool, city, limit, offset)
         return [
             PublicVideo(
                 video_id=row.id,
@@ -41,7 +41,7 @@ class PublicController(Controller):
                 username=row.username,
                 city=row.city,
                 votes=row.votes,
-                processed_url=await runtime.storage.download_url(row.processed_key),
+                processed_url=await storage.download_url(row.processed_key),
             )
             for row in rows
         ]
@@ -58,12 +58,12 @@ class PublicController(Controller):
             404: error(404, "No existe el video publicado", NO_SUCH_VIDEO),
         },
     )
-    async def vote(self, video_id: FromPath[str], user_id: CurrentUser, runtime: RuntimeDep) -> MessageBody:
+    async def vote(self, video_id: FromPath[str], user_id: CurrentUser, pool: PoolDep) -> MessageBody:
         try:
             target = uuid.UUID(video_id)
         except ValueError:
             raise NotFoundException(detail=NO_SUCH_VIDEO) from None
-        outcome = await public.vote(runtime.pool, user_id, target)
+        outcome = await public.vote(pool, user_id, target)
         if outcome is VoteOutcome.NOT_FOUND:
             raise NotFoundException(detail=NO_SUCH_VIDEO)
         if outcome is VoteOutcome.DUPLICATE:
@@ -72,9 +72,9 @@ class PublicController(Controller):
 
     @get("/rankings", summary="Clasificación de jugadores por votos", responses={400: BAD_PARAMETER})
     async def rankings(
-        self, runtime: RuntimeDep, city: City = None, limit: Limit = 20, offset: Offset = 0
+        self, pool: PoolDep, city: City = None, limit: Limit = 20, offset: Offset = 0
     ) -> list[RankingEntry]:
-        rows = await public.rankings(runtime.pool, city, limit, offset)
+        rows = await public.rankings(pool, city, limit, offset)
         return [
             RankingEntry(position=offset + index + 1, username=row.username, city=row.city, votes=row.votes)
             for index, row in enumerate(rows)

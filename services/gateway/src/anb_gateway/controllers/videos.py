@@ -16,13 +16,14 @@ from litestar.params import FromPath, Parameter
 
 from anb_common.db.models import VideoStatus
 from anb_common.keys import processed_key
-from anb_gateway.authn import current_uploader, current_user
-from anb_gateway.deps import CurrentUser, RuntimeDep
+from anb_gateway.authn import current_user
+from anb_gateway.deps import CurrentUser, IngestDep, ListingsDep, PoolDep, StorageDep
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, error
 from anb_gateway.repositories import videos
 from anb_gateway.repositories.videos import Outcome, VideoRow
 from anb_gateway.schemas.common import Offset
 from anb_gateway.schemas.videos import UploadAccepted, VideoAction, VideoDetail, VideoSummary
+from anb_gateway.streamed_upload import STREAMED_ROUTE
 
 DELETED = "El video ha sido eliminado exitosamente."
 PUBLISHED = "El video ha sido publicado para votación."
@@ -90,9 +91,9 @@ class VideosController(Controller):
         "/upload",
         status_code=202,
         summary="Subir un video (se procesa de forma asíncrona)",
-        # The body streams through; its size is checked by IngestProxy so that the answer is our 400.
-        request_max_body_size=None,
-        dependencies={"user_id": Provide(current_uploader)},
+        # The body streams through to ingest unread: no size limit here (IngestProxy counts the bytes),
+        # refusals close the connection, a refused token drains the body first.
+        **STREAMED_ROUTE,
         operation_class=UploadOperation,
         responses={
             202: ResponseSpec(
@@ -114,12 +115,12 @@ class VideosController(Controller):
         },
     )
     async def upload(
-        self, request: Request[Any, Any, Any], user_id: CurrentUser, runtime: RuntimeDep
+        self, request: Request[Any, Any, Any], user_id: CurrentUser, ingest: IngestDep, listings: ListingsDep
     ) -> Response[bytes]:
-        answer = await runtime.ingest.forward(request, user_id)
+        answer = await ingest.forward(request, user_id)
         if answer.status_code == 202:
             # Read-your-writes on this process without waiting for the database's change notice.
-            runtime.listings.changed(user_id)
+            listings.changed(user_id)
         return answer
 
     @get(
@@ -128,14 +129,20 @@ class VideosController(Controller):
         responses={400: BAD_PARAMETER, 401: UNAUTHORIZED},
     )
     async def list_mine(
-        self, user_id: CurrentUser, runtime: RuntimeDep, limit: Limit = 50, offset: Offset = 0
+        self,
+        user_id: CurrentUser,
+        pool: PoolDep,
+        storage: StorageDep,
+        listings: ListingsDep,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> list[VideoSummary]:
         page = (limit, offset)
-        cached = runtime.listings.get(user_id, page)
+        cached = listings.get(user_id, page)
         if cached is not None:
             return cached
-        read = runtime.listings.version(user_id)
-        rows = await videos.list_for_owner(runtime.pool, user_id, limit, offset)
+        read = listings.version(user_id)
+        rows = await videos.list_for_owner(pool, user_id, limit, offset)
         result = []
         for video in rows:
             processed = video.status == VideoStatus.PROCESSED and video.processed_key is not None
@@ -146,12 +153,12 @@ class VideosController(Controller):
                     status=video.status,
                     uploaded_at=video.uploaded_at,
                     processed_at=video.processed_at if processed else None,
-                    processed_url=await runtime.storage.download_url(video.processed_key)  # type: ignore[arg-type]
+                    processed_url=await storage.download_url(video.processed_key)  # type: ignore[arg-type]
                     if processed
                     else None,
                 )
             )
-        runtime.listings.put(user_id, page, result, read)
+        listings.put(user_id, page, result, read)
         return result
 
     @get(
@@ -159,8 +166,10 @@ class VideosController(Controller):
         summary="Detalle de uno de mis videos",
         responses={401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND},
     )
-    async def detail(self, video_id: FromPath[str], user_id: CurrentUser, runtime: RuntimeDep) -> VideoDetail:
-        video = await videos.get(runtime.pool, parse_id(video_id))
+    async def detail(
+        self, video_id: FromPath[str], user_id: CurrentUser, pool: PoolDep, storage: StorageDep
+    ) -> VideoDetail:
+        video = await videos.get(pool, parse_id(video_id))
         if video is None:
             raise NotFoundException(detail=NOT_FOUND_DETAIL)
         if video.user_id != user_id:
@@ -173,8 +182,8 @@ class VideosController(Controller):
             status=video.status,
             uploaded_at=video.uploaded_at,
             processed_at=video.processed_at if processed else None,
-            original_url=await runtime.storage.download_url(video.original_key),
-            processed_url=await runtime.storage.download_url(video.processed_key)  # type: ignore[arg-type]
+            original_url=await storage.download_url(video.original_key),
+            processed_url=await storage.download_url(video.processed_key)  # type: ignore[arg-type]
             if processed
             else None,
             votes=video.vote_count,
@@ -194,16 +203,23 @@ class VideosController(Controller):
             404: NOT_FOUND,
         },
     )
-    async def remove(self, video_id: FromPath[str], user_id: CurrentUser, runtime: RuntimeDep) -> VideoAction:
+    async def remove(
+        self,
+        video_id: FromPath[str],
+        user_id: CurrentUser,
+        pool: PoolDep,
+        storage: StorageDep,
+        listings: ListingsDep,
+    ) -> VideoAction:
         target = parse_id(video_id)
 
         async def remove_objects(video: VideoRow) -> None:
             # The processed key is removed even when the row has none yet: a worker may be writing it.
-            await runtime.storage.delete(video.original_key, video.processed_key or processed_key(video.id))
+            await storage.delete(video.original_key, video.processed_key or processed_key(video.id))
 
-        outcome = await videos.delete(runtime.pool, target, user_id, remove_objects)
+        outcome = await videos.delete(pool, target, user_id, remove_objects)
         if outcome is Outcome.DONE:
-            runtime.listings.changed(user_id)
+            listings.changed(user_id)
         _check(outcome)
         if outcome is Outcome.PUBLISHED:
             raise ValidationException(detail=PUBLISHED_UNDELETABLE)
@@ -220,11 +236,9 @@ class VideosController(Controller):
             404: NOT_FOUND,
         },
     )
-    async def publish(
-        self, video_id: FromPath[str], user_id: CurrentUser, runtime: RuntimeDep
-    ) -> VideoAction:
+    async def publish(self, video_id: FromPath[str], user_id: CurrentUser, pool: PoolDep) -> VideoAction:
         target = parse_id(video_id)
-        outcome = await videos.publish(runtime.pool, target, user_id)
+        outcome = await videos.publish(pool, target, user_id)
         _check(outcome)
         if outcome is Outcome.PUBLISHED:
             raise ValidationException(detail="El video ya está publicado.")
