@@ -14,7 +14,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from anb_common import logs
 
-REQUEST_ID = "x-request-id"
 # A caller's id is kept (it ties our logs to theirs) only when it is short and plain.
 _SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 _SECURITY = [
