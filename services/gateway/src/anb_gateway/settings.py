@@ -67,7 +67,7 @@ class GatewaySettings(ServiceSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     """Token lifetime and login/signup rate limit (ANB_AUTH_*)."""
     http: HttpSettings = Field(default_factory=HttpSettings)
-    """CORS, link expiry and ingest timeouts (ANB_HTTP_*)."""
+    """CORS, link expiry and the relay to ingest (ANB_HTTP_*)."""
     listing_cache: ListingCacheSettings = Field(default_factory=ListingCacheSettings)
     """The in-memory cache of players' own listings (ANB_LISTING_CACHE_*)."""
     ingest_url: str = "http://127.0.0.1:8001"
