@@ -148,10 +148,12 @@ newman: sync
 # ---- deploy (owned with deploy/) -------------------------------------------------------------
 .PHONY: deploy-tools
 
-# Debian tools the deploy tests call: shellcheck (scripts) and systemd-analyze (units).
+# Debian tools the deploy tests call: shellcheck (scripts) and systemd-analyze (units). Installing them
+# needs root; without it the tests that use them skip, so the suite still runs.
 deploy-tools:
 	@command -v shellcheck >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 || \
-		(apt-get update -qq && apt-get install -y -qq shellcheck systemd)
+		(apt-get update -qq && apt-get install -y -qq shellcheck systemd) || \
+		echo "shellcheck or systemd-analyze is missing and apt-get could not install it: their tests skip"
 
 # What deploy/publish-release.sh uploads: wheels of the deployable packages, each service's
 # third-party pins with hashes from uv.lock, the systemd units and the bootstrap scripts.
