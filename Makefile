@@ -11,7 +11,7 @@ MOTO_PORT ?=
 PG_PORT ?=
 
 .PHONY: uv sync sync-test sync-lint sync-bench sync-loadtest sync-plots run test lint migrate dist bench \
-        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean
+        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean test-tools
 
 # uv, pinned, in a virtual environment of its own inside the project, made with the system's Python
 # 3.11: no root, nothing installed system-wide (Debian refuses pip there: PEP 668). That pip reads the
@@ -49,8 +49,20 @@ LAUNCHER_PORTS = $(if $(GATEWAY_PORT),--gateway-port $(GATEWAY_PORT)) $(if $(ING
 run: sync
 	$(UV) run --no-sync anb-dev --workers $(WORKERS) $(LAUNCHER_PORTS)
 
-test: sync-test deploy-tools
+test: sync-test test-tools
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
+
+# Debian tools the suite runs: ffmpeg's CLI (an independent decoder the transcoder's output is checked
+# against), shellcheck and systemd-analyze (deploy scripts and units), npm (newman). Installing a
+# missing one needs root; without root and without the tool, make says which and stops.
+TEST_TOOLS := ffmpeg=ffmpeg shellcheck=shellcheck systemd-analyze=systemd npm=npm
+test-tools:
+	@missing=$$(for pair in $(TEST_TOOLS); do command -v $${pair%%=*} >/dev/null 2>&1 || echo $${pair#*=}; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$(echo $$missing) with apt-get"; \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; } || \
+		{ echo "make test needs: $$(echo $$missing) (as root: apt-get install -y $$(echo $$missing))" >&2; exit 1; }; \
+	fi
 
 lint: sync-lint
 	$(UV) run --no-sync ruff check .
@@ -146,15 +158,6 @@ newman: sync
 	  --working-dir $(CURDIR)/.devdata/newman --no-insecure-file-read
 
 # ---- deploy (owned with deploy/) -------------------------------------------------------------
-.PHONY: deploy-tools
-
-# Debian tools the deploy tests call: shellcheck (scripts) and systemd-analyze (units). Installing them
-# needs root; without it the tests that use them skip, so the suite still runs.
-deploy-tools:
-	@command -v shellcheck >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 || \
-		(apt-get update -qq && apt-get install -y -qq shellcheck systemd) || \
-		echo "shellcheck or systemd-analyze is missing and apt-get could not install it: their tests skip"
-
 # What deploy/publish-release.sh uploads: wheels of the deployable packages, each service's
 # third-party pins with hashes from uv.lock, the systemd units and the bootstrap scripts.
 DIST ?= dist

@@ -1,7 +1,7 @@
 """Deploy tests: templates, units, scripts and the capacity planner.
 
-Debian tools (shellcheck, systemd-analyze) are installed on first use when missing, as `make deploy-tools`
-does; a test skips only when apt itself cannot install them.
+Debian tools (shellcheck, systemd-analyze) are installed by `make test` (its `test-tools`
+step) or, run by hand, on first use; a test skips only when apt itself cannot install them.
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from anb_common import logs
+from anb_common.db.outages import ASYNCPG_OUTAGES
 from anb_gateway.streamed_upload import close_if_streamed
 
 log = logging.getLogger(__name__)
@@ -64,20 +64,9 @@ def _internal_detail() -> str:
     return f"Error interno del servidor (referencia {request_id})."
 
 
-# What a database outage or restart looks like through asyncpg: refused or dropped connections, a
-# server shutting down or starting up (class 57 "operator intervention"), a pool that timed out, and
-# asyncpg's own state errors when the server ends a session in the middle of a query ("cannot switch
-# to state 12; another operation is in progress", MagicStack/asyncpg#1069: seen here when PostgreSQL
-# was restarted under load).
-DATABASE_OUTAGES: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.exceptions.OperatorInterventionError,
-    ConnectionError,
-    TimeoutError,
-    OSError,
-)
+# A database outage as asyncpg reports it, plus the socket-level errors of a connect that failed and
+# a pool acquire that timed out.
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (*ASYNCPG_OUTAGES, ConnectionError, TimeoutError, OSError)
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 
-import asyncpg
 import botocore.exceptions
 import sqlalchemy.exc
 
+from anb_common.db.outages import ASYNCPG_OUTAGES
 from anb_transcoder.storage import MissingObject
 
 _DEPENDENCY_FAILURES: tuple[type[BaseException], ...] = (
@@ -30,12 +30,8 @@ _DEPENDENCY_FAILURES: tuple[type[BaseException], ...] = (
     botocore.exceptions.ClientError,
     # The bucket lacks an object the worker needs (the brand assets before provisioning).
     MissingObject,
-    # PostgreSQL going away as asyncpg reports it (the gateway's DATABASE_OUTAGES): a dropped session,
-    # a server shutting down or starting up, asyncpg's state errors after a session ended mid-query.
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.exceptions.OperatorInterventionError,
+    # PostgreSQL going away as asyncpg reports it.
+    *ASYNCPG_OUTAGES,
     # No pooled connection came free in time: the database is slow or away.
     sqlalchemy.exc.TimeoutError,
 )

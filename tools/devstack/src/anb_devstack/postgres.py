@@ -234,7 +234,3 @@ class EmbeddedPostgres:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
