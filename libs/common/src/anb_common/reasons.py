@@ -1,0 +1,80 @@
+"""Why an upload was refused or a video failed, as a machine code with values: the one schema that
+ingest answers with, the transcoder stores, and the gateway renders in Spanish for players.
+
+Internal services never write prose for players: a sentence written in ingest would reach players in
+ingest's language and wording, and a stored sentence could never be reworded. They hand over a
+``Reason`` (``code`` from the lists below, ``values`` naming the limit and what was found), and the
+gateway alone turns it into the words a player reads.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+Value = int | float | str
+
+
+class Reason(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A rule an input broke, or why processing failed, with the figures that explain it."""
+
+    code: str
+    values: dict[str, Value] = {}
+
+
+class UploadRule(enum.StrEnum):
+    """Why ingest refuses an upload (HTTP 400 unless said otherwise), with the values it sends."""
+
+    TOO_LARGE = "too_large"
+    """``limit_bytes``; the gateway answers 413 or 400 as the contract says."""
+    EMPTY_FILE = "empty_file"
+    MISSING_FIELD = "missing_field"
+    """``field``: the form field that is missing (``video_file``, ``title``)."""
+    DUPLICATE_FIELD = "duplicate_field"
+    """``field``: a form field sent more than once."""
+    MALFORMED_FORM = "malformed_form"
+    """The body is not a multipart form we can read."""
+    TITLE = "title"
+    """``min_chars``, ``max_chars``."""
+    NOT_A_VIDEO = "not_a_video"
+    """Not an MP4, MOV, WebM or MKV container, or one FFmpeg cannot read."""
+    NO_VIDEO_STREAM = "no_video_stream"
+    UNDECODABLE = "undecodable"
+    CODEC = "codec"
+    """``codec``: what the file holds (accepted: H.264, HEVC, VP9, AV1)."""
+    DURATION = "duration"
+    """``duration_s`` and ``min_s`` or ``max_s``: the bound it broke."""
+    RESOLUTION = "resolution"
+    """``width``, ``height`` and ``min_short_side_px`` or ``max_long_side_px``."""
+
+
+class ProcessingFailure(enum.StrEnum):
+    """Why the transcoder marked a video ``failed``, with the values it stores."""
+
+    DAMAGED = "damaged"
+    """The file could not be decoded at all."""
+    MISSING_ORIGINAL = "missing_original"
+    """The original is no longer in storage."""
+    GAVE_UP = "gave_up"
+    """``attempts``: transient failures used up every attempt (or the job was dead-lettered)."""
+    UNSPECIFIED = "unspecified"
+    """A reason stored before reasons were codes; ``text`` holds what was stored."""
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Reason)
+
+
+def encode(reason: Reason) -> str:
+    """The stored and transmitted form: compact JSON."""
+    return _encoder.encode(reason).decode()
+
+
+def decode(stored: str) -> Reason:
+    """A stored reason; text that is not one (written before reasons were codes) is kept as
+    ``unspecified`` with the text, so nothing a player was told is lost."""
+    try:
+        return _decoder.decode(stored)
+    except msgspec.DecodeError:
+        return Reason(ProcessingFailure.UNSPECIFIED, {"text": stored})
