@@ -195,7 +195,7 @@ async def proxy(
     through = {"Authorization": f"Bearer {token}"}
 
     def direct() -> dict[str, str]:
-        return {identity.HEADER: identity.sign(user_id, secret)}
+        return {identity.HEADER: identity.sign(user_id, secret, method="POST", path="/internal/uploads")}
 
     gateway_upload, ingest_upload = gateway + "/api/videos/upload", ingest + "/internal/uploads"
     pid = serve.pids[gateway]  # type: ignore[attr-defined]

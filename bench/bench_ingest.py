@@ -96,7 +96,7 @@ async def upload_through_ingest(url: str, path: Path) -> float:
     boundary = uuid.uuid4().hex
     head, tail = multipart_head(boundary), f"\r\n--{boundary}--\r\n".encode()
     length = len(head) + path.stat().st_size + len(tail)
-    token = identity.sign(BENCH_USER, SECRET)
+    token = identity.sign(BENCH_USER, SECRET, method="POST", path="/internal/uploads")
     headers = {
         "Content-Type": f"multipart/form-data; boundary={boundary}",
         "Content-Length": str(length),

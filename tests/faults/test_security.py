@@ -113,7 +113,7 @@ def test_ingest_refuses_requests_without_a_valid_internal_token(
             assert response.json()["detail"]
         assert api.get("/videos", headers=victim.auth).json() == [], "a refused upload left a video"
         # Control: the same request with a properly signed token is accepted.
-        good = identity.sign(uuid.UUID(victim.user_id), internal)
+        good = identity.sign(uuid.UUID(victim.user_id), internal, method="POST", path="/internal/uploads")
         CREDENTIALS.add(good)
         accepted = ingest.post(
             "/internal/uploads",

@@ -78,7 +78,10 @@ async def test_upload_streams_through_with_identity_and_relays_202(
     assert received.headers["content-length"] == str(len(body))
     assert received.headers["x-request-id"] == request_id
     token = received.headers[identity.HEADER.lower()]
-    assert identity.verify(token, gateway_env["ANB_INTERNAL_SECRET"]) == owner.user_id
+    seen = identity.SeenNonces()
+    secret = gateway_env["ANB_INTERNAL_SECRET"]
+    bound = {"method": "POST", "path": "/internal/uploads"}
+    assert identity.verify(token, secret, **bound, seen=seen) == owner.user_id
     assert "authorization" not in received.headers
 
 

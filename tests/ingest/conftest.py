@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_support import IngestProcess
+from ingest_support import INTERNAL_SECRET, IngestProcess, identity_headers
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anb_common import identity
 from anb_common.aws import Aws
 from anb_common.db.models import User, Video
 from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
@@ -28,7 +27,6 @@ from anb_devstack.moto import free_port
 from anb_ingest.app import create_app
 from anb_ingest.settings import IngestOptions, IngestSettings
 
-INTERNAL_SECRET = "ingest-test-internal-secret-" + "z" * 32
 # Tests wait for the relay: poll often, back off briefly, take rows as soon as they are committed.
 FAST_RELAY: dict[str, Any] = {"relay_interval_s": 0.2, "relay_backoff_cap_s": 1.0, "relay_grace_s": 0.0}
 
@@ -106,8 +104,8 @@ async def user_id(sessions: async_sessionmaker[AsyncSession]) -> uuid.UUID:
 
 @pytest.fixture
 def headers(user_id: uuid.UUID) -> dict[str, str]:
-    """What the gateway adds: the signed identity of ``user_id`` and a request id."""
-    return {identity.HEADER: identity.sign(user_id, INTERNAL_SECRET), "X-Request-ID": uuid.uuid4().hex}
+    """The gateway's headers for one upload by ``user_id``."""
+    return identity_headers(user_id)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,19 @@ from typing import TypeVar
 
 import pytest
 
+from anb_common import identity
+
 T = TypeVar("T")
+
+INTERNAL_SECRET = "ingest-test-internal-secret-" + "z" * 32
+
+
+def identity_headers(user_id: uuid.UUID) -> dict[str, str]:
+    """What the gateway adds to one upload: the identity of ``user_id`` signed for that one request
+    (ingest accepts each token once) and a request id."""
+    token = identity.sign(user_id, INTERNAL_SECRET, method="POST", path="/internal/uploads")
+    return {identity.HEADER: token, "X-Request-ID": uuid.uuid4().hex}
+
 
 NOTHING_LEFT: dict[str, list[str]] = {
     "multipart_uploads": [],

@@ -245,7 +245,7 @@ async def test_refuses_requests_without_a_valid_identity(
     client: AsyncTestClient[Litestar], clip: Callable[..., Path], user_id: uuid.UUID, token: str | None
 ) -> None:
     if token == "wrong-secret":
-        token = identity.sign(user_id, "another-secret-" + "q" * 32)
+        token = identity.sign(user_id, "another-secret-" + "q" * 32, method="POST", path="/internal/uploads")
     headers = {identity.HEADER: token} if token else {}
     response = await upload(client, headers, clip("h264.mp4", codec="libx264").read_bytes())
     assert response.status_code == 401
@@ -275,7 +275,7 @@ async def test_dev_mode_without_a_secret_verifies_with_the_shared_dev_key(
     devdata = tmp_path / "devdata"
     gateway_key = signing_keys.dev_keys(devdata)[signing_keys.INTERNAL]
     app = create_app(_keyless(db_settings, aws, temp_dir, dev_mode=True, devdata=devdata))
-    headers = {identity.HEADER: identity.sign(user_id, gateway_key)}
+    headers = {identity.HEADER: identity.sign(user_id, gateway_key, method="POST", path="/internal/uploads")}
     async with AsyncTestClient(app, timeout=60) as client:
         response = await upload(client, headers, clip("h264.mp4", codec="libx264").read_bytes())
     assert response.status_code == 202, response.text
@@ -288,3 +288,14 @@ def test_outside_dev_mode_refuses_to_start_without_a_secret(
     with pytest.raises(signing_keys.SigningKeyError, match="ANB_INTERNAL_SECRET is required"):
         create_app(settings)
     assert not (tmp_path / "devdata").exists()
+
+
+async def test_a_replayed_identity_token_is_refused(
+    client: AsyncTestClient[Litestar], clip: Callable[..., Path], headers: dict[str, str]
+) -> None:
+    """A token read off one request (a log, a proxy) cannot be sent again: ingest takes each once."""
+    content = clip("h264.mp4", codec="libx264").read_bytes()
+    first = await upload(client, headers, content)
+    assert first.status_code == 202, first.text
+    replay = await upload(client, headers, content, title="otra vez")
+    assert replay.status_code == 401

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ingest_support import IngestProcess
+from ingest_support import IngestProcess, identity_headers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.slow
 async def test_ten_concurrent_uploads_all_end_consistent(
     ingest_process: IngestProcess,
     clip: Callable[..., Path],
-    headers: dict[str, str],
     user_id: uuid.UUID,
     aws: Aws,
     sessions: async_sessionmaker[AsyncSession],
@@ -39,7 +38,7 @@ async def test_ten_concurrent_uploads_all_end_consistent(
                 "/internal/uploads",
                 files={"video_file": (f"clip{index}", contents[index], "application/octet-stream")},
                 data={"title": f"Jugada {index}"},
-                headers=headers,
+                headers=identity_headers(user_id),
             )
 
         responses = await asyncio.gather(*(send(i) for i in range(10)))

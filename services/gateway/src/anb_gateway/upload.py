@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from litestar import Request, Response
@@ -45,6 +46,8 @@ def _error(status_code: int, detail: str) -> Response[bytes]:
 class IngestProxy:
     def __init__(self, base_url: str, internal_key: str, limits: UploadLimits, http: HttpSettings) -> None:
         self._url = base_url.rstrip("/") + INGEST_PATH
+        # The path ingest sees (a base URL may carry a prefix): the identity token is bound to it.
+        self._path = urlsplit(self._url).path
         self._key = internal_key
         self._max_file = limits.max_bytes
         self.max_body = limits.max_bytes + limits.form_overhead_bytes
@@ -95,7 +98,7 @@ class IngestProxy:
             return _error(400, "El cuerpo debe ser multipart/form-data con los campos video_file y title.")
         headers = {
             "Content-Type": content_type,
-            identity.HEADER: identity.sign(user_id, self._key),
+            identity.HEADER: identity.sign(user_id, self._key, method="POST", path=self._path),
             "X-Request-ID": logs.current().get("request_id", ""),
         }
         declared = request.headers.get("content-length")

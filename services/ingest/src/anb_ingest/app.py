@@ -41,7 +41,13 @@ async def upload(request: Request[object, object, State], state: State) -> Respo
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     with logs.bound(request_id=request_id):
         try:
-            user_id = identity.verify(request.headers.get(identity.HEADER), runtime.internal_secret)
+            user_id = identity.verify(
+                request.headers.get(identity.HEADER),
+                runtime.internal_secret,
+                method=request.method,
+                path=request.url.path,
+                seen=runtime.seen_nonces,
+            )
         except identity.IdentityError as exc:
             log.warning("upload refused: bad internal identity", extra={"error": str(exc)})
             return _error(401, "Missing or invalid internal identity.")

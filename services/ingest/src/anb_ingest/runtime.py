@@ -12,7 +12,7 @@ from pathlib import Path
 from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anb_common import signing_keys
+from anb_common import identity, signing_keys
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
 from anb_ingest.jobqueue import SqsJobQueue
@@ -43,6 +43,8 @@ class Runtime:
         # Fails here, before the server binds, when the key is missing or short outside dev mode;
         # in dev mode it is the key the gateway signs with (one file under the devdata folder).
         self.internal_secret = signing_keys.internal_key(settings.security)
+        # Each gateway token is accepted once: one that was read off a request cannot be replayed.
+        self.seen_nonces = identity.SeenNonces()
         self._pipeline: Pipeline | None = None
 
     @property
