@@ -951,6 +951,15 @@ pm.test('published', () => {
             example=err_example(400, "El video ya está publicado."),
         ),
         Request(
+            "Publish with PUT: already published → 400",
+            "PUT",
+            "videos/{{video_id}}/publish",
+            "PUT on the publish path answers as POST does (clients of other implementations use PUT).",
+            error(400, "El video ya está publicado."),
+            auth="{{token_a}}",
+            example=err_example(400, "El video ya está publicado."),
+        ),
+        Request(
             "Delete: published video → 400",
             "DELETE",
             "videos/{{video_id}}",

@@ -17,6 +17,7 @@ MATRIX = [
     ("GET", "/api/videos/{id}", {OWNER: 200, OTHER: 403, ANONYMOUS: 401}),
     ("DELETE", "/api/videos/{id}", {OWNER: 200, OTHER: 403, ANONYMOUS: 401}),
     ("POST", "/api/videos/{id}/publish", {OWNER: 200, OTHER: 403, ANONYMOUS: 401}),
+    ("PUT", "/api/videos/{id}/publish", {OWNER: 200, OTHER: 403, ANONYMOUS: 401}),
     ("POST", "/api/videos/upload", {OWNER: 400, OTHER: 400, ANONYMOUS: 401}),
     ("GET", "/api/public/videos", {OWNER: 200, OTHER: 200, ANONYMOUS: 200}),
     ("GET", "/api/public/rankings", {OWNER: 200, OTHER: 200, ANONYMOUS: 200}),

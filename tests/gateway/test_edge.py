@@ -85,6 +85,7 @@ async def test_openapi_schema_describes_the_contract(api: httpx.AsyncClient) -> 
     for path, method in expected.items():
         assert method in schema["paths"][path], path
     assert "delete" in schema["paths"]["/api/videos/{video_id}"]
+    assert "put" in schema["paths"]["/api/videos/{video_id}/publish"]
     signup = schema["paths"]["/api/auth/signup"]["post"]
     assert signup["requestBody"]["content"]["application/json"]["schema"]["examples"]
     assert "examples" in signup["responses"]["201"]["content"]["application/json"]

@@ -255,34 +255,46 @@ async def test_delete_of_no_video_is_404(api: httpx.AsyncClient, owner: Player, 
     assert (await api.delete(f"/api/videos/{video_id}", headers=owner.auth)).status_code == 404
 
 
-async def test_publish_a_processed_video(api: httpx.AsyncClient, owner: Player, videos: Videos) -> None:
+# Clients written against other implementations of this API publish with PUT: it answers as POST does.
+PUBLISH_METHODS = pytest.mark.parametrize("method", ["POST", "PUT"])
+
+
+@PUBLISH_METHODS
+async def test_publish_a_processed_video(
+    api: httpx.AsyncClient, owner: Player, videos: Videos, method: str
+) -> None:
     video_id = await videos.add(owner.user_id, VideoStatus.PROCESSED, processed=b"p")
-    response = await api.post(f"/api/videos/{video_id}/publish", headers=owner.auth)
+    response = await api.request(method, f"/api/videos/{video_id}/publish", headers=owner.auth)
     assert response.status_code == 200
     assert response.json() == {
         "message": "El video ha sido publicado para votación.",
         "video_id": str(video_id),
     }
     assert (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()["published"] is True
-    again = await api.post(f"/api/videos/{video_id}/publish", headers=owner.auth)
+    again = await api.request(method, f"/api/videos/{video_id}/publish", headers=owner.auth)
     assert again.status_code == 400
     assert "ya está publicado" in again.json()["detail"]
 
 
+@PUBLISH_METHODS
 @pytest.mark.parametrize("status", [VideoStatus.UPLOADED, VideoStatus.PROCESSING, VideoStatus.FAILED])
 async def test_publish_before_processing_is_400(
-    api: httpx.AsyncClient, owner: Player, videos: Videos, status: VideoStatus
+    api: httpx.AsyncClient, owner: Player, videos: Videos, status: VideoStatus, method: str
 ) -> None:
     video_id = await videos.add(owner.user_id, status)
-    response = await api.post(f"/api/videos/{video_id}/publish", headers=owner.auth)
+    response = await api.request(method, f"/api/videos/{video_id}/publish", headers=owner.auth)
     assert response.status_code == 400
     assert response.json()["detail"] == "El video aún no ha sido procesado."
 
 
+@PUBLISH_METHODS
 async def test_publish_someone_elses_or_no_video(
-    api: httpx.AsyncClient, owner: Player, other: Player, videos: Videos
+    api: httpx.AsyncClient, owner: Player, other: Player, videos: Videos, method: str
 ) -> None:
     video_id = await videos.add(owner.user_id, VideoStatus.PROCESSED)
-    assert (await api.post(f"/api/videos/{video_id}/publish", headers=other.auth)).status_code == 403
-    assert (await api.post(f"/api/videos/{uuid.uuid4()}/publish", headers=owner.auth)).status_code == 404
-    assert (await api.post("/api/videos/xyz/publish", headers=owner.auth)).status_code == 404
+    publish = f"/api/videos/{video_id}/publish"
+    assert (await api.request(method, publish, headers=other.auth)).status_code == 403
+    assert (
+        await api.request(method, f"/api/videos/{uuid.uuid4()}/publish", headers=owner.auth)
+    ).status_code == 404
+    assert (await api.request(method, "/api/videos/xyz/publish", headers=owner.auth)).status_code == 404

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.openapi import ResponseSpec
@@ -225,8 +225,10 @@ class VideosController(Controller):
             raise ValidationException(detail=PUBLISHED_UNDELETABLE)
         return VideoAction(message=DELETED, video_id=target)
 
-    @post(
+    # PUT answers as POST does: clients written against other implementations of this API use PUT.
+    @route(
         "/{video_id:str}/publish",
+        http_method=[HttpMethod.POST, HttpMethod.PUT],
         status_code=200,
         summary="Publicar un video procesado para votación",
         responses={
