@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import pytest
 
+from anb_common.db.dsn import libpq_url
+from anb_devstack.postgres import EmbeddedPostgres
 from anb_gateway.errors import DATABASE_OUTAGES
 
 
@@ -37,3 +41,34 @@ def test_a_database_going_away_is_an_outage(error: Exception) -> None:
 )
 def test_bugs_and_query_errors_are_not_outages(error: Exception) -> None:
     assert not isinstance(error, DATABASE_OUTAGES)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.exceptions.OutOfMemoryError("out of memory"),
+        asyncpg.exceptions.DiskFullError("could not extend file"),
+    ],
+)
+def test_a_server_out_of_resources_is_an_outage(error: Exception) -> None:
+    # SQLSTATE class 53: the server cannot take the work now; the same request may pass later.
+    assert isinstance(error, DATABASE_OUTAGES)
+
+
+async def test_a_real_refused_connection_for_too_many_clients_is_an_outage(
+    postgres: EmbeddedPostgres,
+) -> None:
+    # The real thing: PostgreSQL refuses a role past its connection limit with SQLSTATE 53300.
+    url = libpq_url(postgres.url)
+    role = f"anb_limited_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+        with pytest.raises(asyncpg.PostgresError) as refused:
+            await asyncpg.connect(url.replace("postgres@", f"{role}@", 1))
+        assert refused.value.sqlstate == "53300"
+        assert isinstance(refused.value, DATABASE_OUTAGES)
+    finally:
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()
