@@ -11,10 +11,10 @@ import av
 import pytest
 from workerkit import Queues, Seeder, eventually, running
 
-from anb_common import keys, messages
-from anb_transcoder.jobs import MISSING_ORIGINAL_REASON, retry_delay
+from anb_common import keys, messages, reasons
+from anb_common.reasons import ProcessingFailure, Reason
+from anb_transcoder.jobs import retry_delay
 from anb_transcoder.settings import WorkerSettings
-from anb_transcoder.videos import GAVE_UP_REASON
 
 
 def _job_starts(caplog: pytest.LogCaptureFixture) -> int:
@@ -25,6 +25,14 @@ def _job_starts(caplog: pytest.LogCaptureFixture) -> int:
 async def _status(seeder: Seeder, video_id: uuid.UUID) -> str | None:
     row = await seeder.row(video_id)
     return None if row is None else row.status
+
+
+async def _reason(seeder: Seeder, video_id: uuid.UUID) -> Reason:
+    """The stored failure reason, which must be a code (text would decode as ``unspecified``)."""
+    row = await seeder.row(video_id)
+    assert row is not None
+    assert row.failure_reason is not None
+    return reasons.decode(row.failure_reason)
 
 
 async def _eventually_status(seeder: Seeder, video_id: uuid.UUID, wanted: str, what: str) -> None:
@@ -78,10 +86,7 @@ async def test_poison_video_fails_without_retry(
         async with running(worker_settings):
             await _eventually_status(seeder, video_id, "failed", "the video to be failed")
             await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
-    row = await seeder.row(video_id)
-    assert row is not None
-    assert row.failure_reason
-    assert row.failure_reason != GAVE_UP_REASON
+    assert await _reason(seeder, video_id) == Reason(ProcessingFailure.DAMAGED)
     assert _job_starts(caplog) == 1
     assert await queues.depth(queues.dlq_url) == 0
     assert not await seeder.object_exists(keys.processed_key(video_id))
@@ -196,9 +201,7 @@ async def test_missing_original_fails_the_video(
     async with running(worker_settings):
         await _eventually_status(seeder, video_id, "failed", "the video to be failed")
         await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
-    row = await seeder.row(video_id)
-    assert row is not None
-    assert row.failure_reason == MISSING_ORIGINAL_REASON
+    assert await _reason(seeder, video_id) == Reason(ProcessingFailure.MISSING_ORIGINAL)
 
 
 async def test_delete_during_processing_leaves_nothing(
@@ -229,9 +232,7 @@ async def test_transient_failures_retry_then_fail_the_video_and_park_the_message
         await _eventually_status(seeder, video_id, "failed", "the video to be failed after the last attempt")
         await eventually(lambda: _empty(queues, queues.url), what="the main queue to empty")
         dead = await queues.receive_all(queues.dlq_url)
-    row = await seeder.row(video_id)
-    assert row is not None
-    assert row.failure_reason == GAVE_UP_REASON
+    assert await _reason(seeder, video_id) == Reason(ProcessingFailure.GAVE_UP, {"attempts": 3})
     assert [messages.decode(message["Body"]).video_id for message in dead] == [video_id]
 
 

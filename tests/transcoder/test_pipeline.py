@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from anb_common.reasons import ProcessingFailure, Reason
 from anb_devstack.brand import ASSETS_DIR
 from anb_devstack.clips import make_avi_hls_bait, make_clip, make_hls_bait, make_mov_dref_bait, watch_opens
 from anb_transcoder.brand import BrandAssets
@@ -261,7 +262,7 @@ def test_garbage_is_unprocessable_and_leaves_nothing(tmp_path: Path, content: by
     dst = tmp_path / "out.mp4"
     with pytest.raises(UnprocessableVideo) as failure:
         transcode(src, dst, BRAND, FAST)
-    assert failure.value.reason
+    assert failure.value.reason == Reason(ProcessingFailure.DAMAGED)
     assert list(tmp_path.iterdir()) == [src]
 
 
@@ -269,8 +270,9 @@ def test_truncated_upload_is_unprocessable(clips: Path, tmp_path: Path) -> None:
     whole = make_clip(clips / "whole.mp4", width=320, height=180, seconds=1.0)
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    with pytest.raises(UnprocessableVideo):
+    with pytest.raises(UnprocessableVideo) as failure:
         transcode(cut, tmp_path / "out.mp4", BRAND, FAST)
+    assert failure.value.reason == Reason(ProcessingFailure.DAMAGED)
 
 
 def test_should_stop_cancels_and_leaves_nothing(clips: Path, tmp_path: Path) -> None:
@@ -294,7 +296,7 @@ def test_codec_outside_the_accepted_set_is_unprocessable(clips: Path, tmp_path: 
     src = make_clip(clips / "mpeg4.mp4", width=320, height=180, seconds=0.5, codec="mpeg4")
     with pytest.raises(UnprocessableVideo) as failure:
         transcode(src, tmp_path / "out.mp4", BRAND, FAST)
-    assert "mpeg4" in failure.value.reason
+    assert failure.value.reason == Reason(ProcessingFailure.UNSUPPORTED_CODEC, {"codec": "mpeg4"})
 
 
 def test_damage_inside_the_footage_is_skipped_like_a_player_does(clips: Path, tmp_path: Path) -> None:

@@ -58,6 +58,17 @@ class ProcessingFailure(enum.StrEnum):
     """The original is no longer in storage."""
     GAVE_UP = "gave_up"
     """``attempts``: transient failures used up every attempt (or the job was dead-lettered)."""
+    UNSUPPORTED_CODEC = "unsupported_codec"
+    """``codec``: the video track's codec is none the platform decodes (ingest should have refused it)."""
+    UNSUPPORTED_PICTURE = "unsupported_picture"
+    """``pix_fmt``, ``width``, ``height``: a picture format or size the filters cannot take."""
+    DAMAGED_MIDWAY = "damaged_midway"
+    """Part of the footage could not be processed: damaged, or its picture changes size or format."""
+    TOO_MANY_FRAMES = "too_many_frames"
+    """``max_frames``: the file holds more pictures than a job decodes (a frame bomb, or timestamps
+    that never advance)."""
+    TOOK_TOO_LONG = "took_too_long"
+    """``max_s``: processing ran past the wall time a job may take."""
     UNSPECIFIED = "unspecified"
     """A reason stored before reasons were codes; ``text`` holds what was stored."""
 

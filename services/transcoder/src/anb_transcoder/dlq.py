@@ -15,9 +15,10 @@ import asyncio
 import logging
 
 from anb_common import logs, messages
+from anb_common.reasons import ProcessingFailure, Reason
 from anb_transcoder.failures import log_failure
 from anb_transcoder.queue import JobQueue
-from anb_transcoder.videos import GAVE_UP_REASON, VideoStore
+from anb_transcoder.videos import VideoStore
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ async def sweep_once(queue: JobQueue, videos: VideoStore, hold_s: int) -> int:
     """Read every visible dead letter once; returns how many videos were marked failed."""
     marked = 0
     seen: set[str] = set()
+    # SQS's redrive moves a job after this many receives; a job parked by a worker had as many.
+    gave_up = Reason(ProcessingFailure.GAVE_UP, {"attempts": queue.max_receive_count})
     while True:
         batch = [m for m in await queue.receive(queue.dlq_url, 10, 0, hold_s) if m.message_id not in seen]
         if not batch:
@@ -38,7 +41,7 @@ async def sweep_once(queue: JobQueue, videos: VideoStore, hold_s: int) -> int:
                     video_id = messages.decode(message.body).video_id
                 except messages.MessageError:
                     continue  # nothing to mark: an operator reads the body and the reason attribute
-                if await videos.failed(video_id, GAVE_UP_REASON):
+                if await videos.failed(video_id, gave_up):
                     marked += 1
                     log.warning(
                         "video of a dead-lettered job marked failed", extra={"video_id": str(video_id)}

@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 from typing import TypeVar
 
 from anb_common import keys, logs, messages
+from anb_common.reasons import ProcessingFailure, Reason
 from anb_transcoder.brand_cache import BrandCache
 from anb_transcoder.failures import log_failure
 from anb_transcoder.heartbeat import heartbeat
@@ -27,15 +28,13 @@ from anb_transcoder.progress import ProgressReporter
 from anb_transcoder.queue import JobQueue, Received
 from anb_transcoder.settings import WorkerSettings
 from anb_transcoder.storage import MissingObject, Storage
-from anb_transcoder.videos import GAVE_UP_REASON, Lease, Start, VideoStore
+from anb_transcoder.videos import Lease, Start, VideoStore
 from anb_transcoder.workdir import job_folder
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _STEADY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
-
-MISSING_ORIGINAL_REASON = "The uploaded file could not be found. Please upload the video again."
 
 
 class Settle(enum.Enum):
@@ -108,8 +107,9 @@ class JobRunner:
             log_failure(log, "job failed", exc, receive_count=job.message.receive_count)
             if job.message.receive_count < self._queue.max_receive_count:
                 return Settle.RETRY
+            gave_up = Reason(ProcessingFailure.GAVE_UP, {"attempts": job.message.receive_count})
             try:
-                await self._videos.failed(video_id, GAVE_UP_REASON)
+                await self._videos.failed(video_id, gave_up)
                 # An attempt may have uploaded its result before failing: no object without a row.
                 await self._storage.delete(keys.processed_key(video_id))
             except Exception as exc:
@@ -168,7 +168,10 @@ class JobRunner:
                     )
                 except UnprocessableVideo as exc:
                     reason = exc.reason
-                    log.info("video cannot be processed", extra={"reason": reason})
+                    log.info(
+                        "video cannot be processed",
+                        extra={"reason": reason.code, "values": reason.values, "why": str(exc)},
+                    )
                     await _steadily("marking the video failed", lambda: self._videos.failed(video_id, reason))
                     return Settle.DELETE
                 except Cancelled:
@@ -200,7 +203,7 @@ class JobRunner:
     async def _missing_original(self, video_id: uuid.UUID) -> Settle:
         if await self._videos.exists(video_id):
             log.warning("original missing from storage")
-            await self._videos.failed(video_id, MISSING_ORIGINAL_REASON)
+            await self._videos.failed(video_id, Reason(ProcessingFailure.MISSING_ORIGINAL))
         return Settle.DELETE
 
     async def _settle(self, message: Received, video_id: uuid.UUID, settle: Settle) -> None:

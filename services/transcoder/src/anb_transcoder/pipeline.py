@@ -21,6 +21,7 @@ from av.stream import Discard
 from av.video.stream import VideoStream
 
 from anb_common.media import ACCEPTED_CODECS, MediaRejected, clockwise_rotation, safe_open, stream_duration_s
+from anb_common.reasons import ProcessingFailure, Reason, Value
 from anb_transcoder.brand import BrandAssets, load_logo
 from anb_transcoder.cards import encoded_card
 from anb_transcoder.encoder import Cancelled, Encoder
@@ -41,11 +42,14 @@ log = logging.getLogger(__name__)
 
 
 class UnprocessableVideo(Exception):
-    """The input can never be transcoded (not a video, nothing decodable); ``reason`` is for the player."""
+    """The input can never be transcoded (not a video, nothing decodable, a bound hit).
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    ``reason`` is what the video row stores (a code with values, worded for players by the
+    gateway); the message, in English, is for the log."""
+
+    def __init__(self, code: ProcessingFailure, why: str, **values: Value) -> None:
+        super().__init__(why)
+        self.reason = Reason(code, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +91,7 @@ def transcode(
         # memory, what fails here fails the same way on every attempt, so retrying only delays the
         # player's answer and ends in the dead-letter queue. The trace goes to the log.
         log.exception("transcode failed on this input", extra={"source": src.name})
-        raise UnprocessableVideo(
-            "We could not process this video; the file looks damaged. Please export it again and re-upload."
-        ) from exc
+        raise UnprocessableVideo(ProcessingFailure.DAMAGED, f"unexpected {type(exc).__name__}") from exc
     finally:
         partial.unlink(missing_ok=True)
 
@@ -105,15 +107,15 @@ def _transcode(
     try:
         media = safe_open(src)
     except MediaRejected as exc:
-        raise UnprocessableVideo(exc.detail) from exc
+        raise UnprocessableVideo(ProcessingFailure.DAMAGED, f"cannot be opened: {exc}") from exc
     with media:
         if not media.streams.video:
-            raise UnprocessableVideo("The file has no video track.")
+            raise UnprocessableVideo(ProcessingFailure.DAMAGED, "no video track")
         stream = media.streams.video[0]
         codec = stream.codec_context.codec.canonical_name
         if codec not in ACCEPTED_CODECS:
             # Ingest already refuses these; checking again keeps other decoders from ever running.
-            raise UnprocessableVideo(f"The video is encoded as {codec}; upload H.264, HEVC, VP9 or AV1.")
+            raise UnprocessableVideo(ProcessingFailure.UNSUPPORTED_CODEC, "codec not accepted", codec=codec)
         stream.thread_type = "AUTO"
         for other in media.streams:
             if other is not stream:
@@ -138,7 +140,13 @@ def _transcode(
                 )
             except (av.FFmpegError, ValueError) as exc:
                 # The only input to the graph that varies is the source's picture format and size.
-                raise UnprocessableVideo("The video's picture format is not supported.") from exc
+                raise UnprocessableVideo(
+                    ProcessingFailure.UNSUPPORTED_PICTURE,
+                    f"the filter graph refused the picture: {exc}",
+                    pix_fmt=first.format.name,
+                    width=first.width,
+                    height=first.height,
+                ) from exc
 
         frames = in_background(_decode(media, stream, settings.max_output_s), _DECODED_AHEAD)
         batches = in_background(_fitted(frames, graph_for), _BATCHES_AHEAD)
@@ -147,7 +155,7 @@ def _transcode(
             try:
                 first = next(batches, None)
                 if first is None:
-                    raise UnprocessableVideo("The video track holds no pictures we can decode.")
+                    raise UnprocessableVideo(ProcessingFailure.DAMAGED, "no decodable picture")
                 output = OutputFormat.of(fps, settings)
                 # Both cards before the footage encoder opens: a card's encoder (on a worker's
                 # first job at this rate) and the footage's are then never in memory together.
@@ -159,16 +167,14 @@ def _transcode(
                     for ready in _with_first(first, batches):
                         footage += encoder.footage(ready, footage_limit - footage)
                     if footage == 0:
-                        raise UnprocessableVideo("The video track holds no pictures we can decode.")
+                        raise UnprocessableVideo(ProcessingFailure.DAMAGED, "no picture left the graph")
                     encoder.card(outro)
             except (av.FFmpegError, ValueError) as exc:
                 if isinstance(exc, OSError):
                     raise  # the disk or the output, not the video: another attempt may work
                 # Frames the graph cannot take (a size or format change midway, damaged pictures)
                 # fail the same way on every attempt: the video's fault, not ours.
-                raise UnprocessableVideo(
-                    "Part of the video could not be processed: it looks damaged or changes format midway."
-                ) from exc
+                raise UnprocessableVideo(ProcessingFailure.DAMAGED_MIDWAY, f"midway: {exc}") from exc
         finally:
             batches.close()
             frames.close()

@@ -11,15 +11,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anb_common import reasons
 from anb_common.db.models import Video, VideoStatus
+from anb_common.reasons import Reason
 
 _STARTABLE = (VideoStatus.UPLOADED, VideoStatus.PROCESSING)
-
-GAVE_UP_REASON = (
-    "We could not process your video after several attempts because of a problem on our side. "
-    "Please upload it again."
-)
-"""Shown to the player when transient failures used up every attempt (or the job was dead-lettered)."""
 
 
 class Start(enum.Enum):
@@ -144,9 +140,12 @@ class VideoStore:
             failure_reason=None,
         )
 
-    async def failed(self, video_id: uuid.UUID, reason: str) -> bool:
-        """Mark the video failed unless it is already processed (or gone)."""
-        return await self._guarded(video_id, _STARTABLE, status=VideoStatus.FAILED, failure_reason=reason)
+    async def failed(self, video_id: uuid.UUID, reason: Reason) -> bool:
+        """Mark the video failed unless it is already processed (or gone); ``reason`` is stored as its
+        code with values, which the gateway words for the player."""
+        return await self._guarded(
+            video_id, _STARTABLE, status=VideoStatus.FAILED, failure_reason=reasons.encode(reason)
+        )
 
     async def _guarded(self, video_id: uuid.UUID, allowed: tuple[VideoStatus, ...], **values: object) -> bool:
         async with self._sessions.begin() as session:

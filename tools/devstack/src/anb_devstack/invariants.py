@@ -21,6 +21,7 @@ from anb_common.aws import Aws, queue_url
 from anb_common.db.dsn import libpq_url
 from anb_common.keys import PROCESSED_PREFIX, UPLOADS_PREFIX, video_id_from_key
 from anb_common.processes import alive, owner_pid
+from anb_common.reasons import ProcessingFailure, decode
 from anb_common.settings import AwsSettings, DatabaseSettings
 
 
@@ -70,7 +71,8 @@ async def dead_lettered_failures(scope: Scope) -> list[str]:
     """Dead letters whose video did not end ``failed`` with a reason (or was not deleted).
 
     A test that feeds hostile files may see jobs dead-lettered after repeated failures; that is
-    acceptable only when the player was told why, which is what this checks for each of them.
+    acceptable only when the player was told why, which is what this checks for each of them: the
+    stored reason is a code the gateway words (text or nothing reads as ``unspecified``).
     """
     aws = Aws(scope.aws)
     bodies: list[str] = []
@@ -93,11 +95,15 @@ async def dead_lettered_failures(scope: Scope) -> list[str]:
             row = await connection.fetchrow(
                 "SELECT status, failure_reason FROM videos WHERE id = $1::uuid", video_id
             )
-            if row is not None and not (row["status"] == "failed" and row["failure_reason"]):
-                problems.append(f"dead-lettered video {video_id} is {row['status']} without a reason")
+            if row is not None and not (row["status"] == "failed" and _coded(row["failure_reason"])):
+                problems.append(f"dead-lettered video {video_id} is {row['status']} without a reason code")
         return problems
     finally:
         await connection.close()
+
+
+def _coded(stored: str | None) -> bool:
+    return stored is not None and decode(stored).code != ProcessingFailure.UNSPECIFIED
 
 
 def _video_id(body: str) -> str | None:
