@@ -40,6 +40,9 @@ from anb_devstack.provision import provision
 GATEWAY_KEEP_ALIVE_S = 130
 """As deployed (deploy/systemd/anb-gateway.service, longer than the ALB's idle timeout): idle client
 connections stay usable for longer than any think time, as they do behind the ALB."""
+GATEWAY_PROXY_FLAGS = ("--no-proxy-headers",)
+"""Locally nothing stands in front of the gateway, so no X-Forwarded-For is believed: uvicorn's default
+trusts 127.0.0.1, which would let any local client pick the address the login limiter counts."""
 _COLOURS = {"moto": 90, "gateway": 36, "ingest": 35, "transcoder": 33, "launcher": 32}
 # uvicorn finishes the requests in flight before it exits; one still going after this is stuck.
 _WEB_STOP_S = 30.0
@@ -157,7 +160,7 @@ class Platform:
         uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1"]
         self._spawn("ingest", [*uvicorn, "--port", str(self.ports.ingest), "anb_ingest.app:create_app"], env)
         gateway = ["--port", str(self.ports.gateway), "--timeout-keep-alive", str(GATEWAY_KEEP_ALIVE_S)]
-        self._spawn("gateway", [*uvicorn, *gateway, "anb_gateway.app:create_app"], env)
+        self._spawn("gateway", [*uvicorn, *gateway, *GATEWAY_PROXY_FLAGS, "anb_gateway.app:create_app"], env)
         for index in range(self.workers):
             self._spawn(f"transcoder-{index + 1}", [sys.executable, "-m", "anb_transcoder"], env)
         self._wait_healthy()
