@@ -104,11 +104,12 @@ def _index(lines: list[str], text: str) -> int:
 @pytest.mark.slow
 def test_ctrl_c_during_a_transcode_stops_consumers_first_and_keeps_the_job(workdir: Path, clip: Path) -> None:
     log = workdir / "launcher.log"
-    with running.platform(workdir / "devdata", log) as started:
+    with running.platform(workdir / "devdata", log, as_make_run=True) as started:
         video_id = _transcode_under_way(started.api, clip)
         services = _services(started.process)
         interrupted = time.monotonic()
-        started.process.send_signal(signal.SIGINT)
+        # As a terminal does: SIGINT to the whole process group (uv forwards a second copy).
+        os.killpg(started.process.pid, signal.SIGINT)
         assert started.process.wait(timeout=120) == 0
         took_s = time.monotonic() - interrupted
 
@@ -142,14 +143,15 @@ def test_a_second_ctrl_c_stops_at_once_and_still_stops_postgres_and_moto(workdir
     log = workdir / "launcher.log"
     # The slowest x264 preset keeps the job running for far longer than this test waits.
     with running.platform(
-        workdir / "devdata", log, extra_env={"ANB_PROCESSING_PRESET": "veryslow"}
+        workdir / "devdata", log, extra_env={"ANB_PROCESSING_PRESET": "veryslow"}, as_make_run=True
     ) as started:
         _transcode_under_way(started.api, clip)
         services = _services(started.process)
-        started.process.send_signal(signal.SIGINT)
+        os.killpg(started.process.pid, signal.SIGINT)
         _wait_for_line(log, "stopping transcoder-1")
+        time.sleep(1)  # a person's second keypress, not the copy uv forwards of the first
         again = time.monotonic()
-        started.process.send_signal(signal.SIGINT)
+        os.killpg(started.process.pid, signal.SIGINT)
         assert started.process.wait(timeout=60) == 0
         took_s = time.monotonic() - again
 

@@ -201,7 +201,13 @@ class Platform:
 
     def hurry(self, signum: int, frame: object) -> None:
         """Signal handler while stopping: stop what is left at once. It only sets a flag: printing from
-        here could deadlock on the console lock that the interrupted code may hold."""
+        here could deadlock on the console lock that the interrupted code may hold.
+
+        One Ctrl-C in a terminal reaches the launcher twice under ``make run``: the terminal signals
+        the whole process group, and ``uv run`` forwards its own copy to its child. A signal within
+        ``_SAME_KEYPRESS_S`` of the one that started the stop is that copy, not a second Ctrl-C."""
+        if time.monotonic() - _first_interrupt_at < _SAME_KEYPRESS_S:
+            return
         self._hurried_by = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         self._hurry.set()
 
@@ -278,7 +284,14 @@ class Platform:
             time.sleep(0.5)
 
 
+# When the first Ctrl-C (or SIGTERM) came; see Platform.hurry.
+_first_interrupt_at = float("-inf")
+_SAME_KEYPRESS_S = 0.5
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    global _first_interrupt_at
+    _first_interrupt_at = time.monotonic()
     raise KeyboardInterrupt
 
 
@@ -302,6 +315,7 @@ def main() -> None:
         services_aws_endpoint=args.services_aws_endpoint,
     )
     # SIGTERM (from a test harness or systemd) stops as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     failed = True
     try:

@@ -23,6 +23,9 @@ from anb_devstack.moto import free_port
 _HURRIED_STOP_S = 30.0
 
 
+LAUNCHER = "anb_devstack.launcher"
+
+
 class PlatformFailed(RuntimeError):
     """The launcher exited or did not become healthy; the message carries the end of its log."""
 
@@ -64,17 +67,24 @@ def platform(
     start_timeout_s: float = 240.0,
     ports: Mapping[str, int] | None = None,
     launcher_args: Sequence[str] = (),
+    as_make_run: bool = False,
 ) -> Iterator[RunningPlatform]:
-    """``ports`` may fix some of gateway/ingest/moto/postgres (the rest are free ports)."""
+    """``ports`` may fix some of gateway/ingest/moto/postgres (the rest are free ports).
+
+    ``as_make_run`` starts the launcher the way ``make run`` does, under ``uv run`` and in a session of
+    its own, so that a test can press Ctrl-C as a terminal does: SIGINT to the whole process group.
+    """
     chosen = {name: free_port() for name in ("gateway", "ingest", "moto", "postgres")} | dict(ports or {})
+    launcher = [_uv(), "run", "--no-sync", "anb-dev"] if as_make_run else [sys.executable, "-m", LAUNCHER]
     argv = [
-        sys.executable, "-m", "anb_devstack.launcher", "--no-colour", "--devdata", str(devdata),
-        "--workers", str(workers), *launcher_args,
+        *launcher, "--no-colour", "--devdata", str(devdata), "--workers", str(workers), *launcher_args,
         *(arg for name, port in chosen.items() for arg in (f"--{name}-port", str(port))),
     ]  # fmt: skip
     env = {**os.environ, **(extra_env or {})}
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=as_make_run
+        )
     try:
         # Both HTTP services: a gateway that answers before ingest does refuses uploads with 503.
         for health in (f"{chosen['ingest']}/internal/health", f"{chosen['gateway']}/api/health"):
@@ -90,6 +100,14 @@ def platform(
         )
     finally:
         _stop(process)
+
+
+def _uv() -> str:
+    """The uv that runs us (``uv run`` names itself in ``UV``), which ``make run`` also uses."""
+    uv = os.environ.get("UV")
+    if not uv:
+        raise PlatformFailed("starting the launcher as make run does needs uv: run under `uv run`")
+    return uv
 
 
 def _stop(process: subprocess.Popen[bytes], patience_s: float = 90.0) -> None:
