@@ -6,7 +6,7 @@ import enum
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
+from anb_gateway.db import Pool
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class ScoreRow:
     votes: int
 
 
-async def published(pool: asyncpg.Pool, city: str | None, limit: int, offset: int) -> list[PublishedRow]:
+async def published(pool: Pool, city: str | None, limit: int, offset: int) -> list[PublishedRow]:
     columns = (
         "v.id, v.title, u.first_name || ' ' || u.last_name AS username, u.city,"
         " v.vote_count AS votes, v.processed_key"
@@ -62,7 +62,7 @@ class VoteOutcome(enum.Enum):
     NOT_FOUND = "not_found"
 
 
-async def vote(pool: asyncpg.Pool, user_id: uuid.UUID, video_id: uuid.UUID) -> VoteOutcome:
+async def vote(pool: Pool, user_id: uuid.UUID, video_id: uuid.UUID) -> VoteOutcome:
     """One vote per user and video, held by the unique constraint even under concurrent requests;
     the video's and the player's totals move in the same transaction, so rankings never aggregate."""
     async with pool.acquire() as conn, conn.transaction():
@@ -88,7 +88,7 @@ async def vote(pool: asyncpg.Pool, user_id: uuid.UUID, video_id: uuid.UUID) -> V
     return VoteOutcome.COUNTED
 
 
-async def rankings(pool: asyncpg.Pool, city: str | None, limit: int, offset: int) -> list[ScoreRow]:
+async def rankings(pool: Pool, city: str | None, limit: int, offset: int) -> list[ScoreRow]:
     # The page is cut from the index alone (an index-only scan of ix_player_scores_votes or
     # ix_player_scores_city_votes), and only its rows are joined to users: joining before the OFFSET
     # would look up every skipped player too. Two statements rather than `$1 IS NULL OR city = $1`,

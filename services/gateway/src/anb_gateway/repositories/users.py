@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from anb_gateway.db import Pool
+
 
 class DuplicateEmail(Exception):
     """Another account has this email (compared case-insensitively by a unique index)."""
@@ -22,7 +24,7 @@ class NewUser:
     country: str
 
 
-async def create(pool: asyncpg.Pool, user: NewUser) -> uuid.UUID:
+async def create(pool: Pool, user: NewUser) -> uuid.UUID:
     user_id = uuid.uuid4()
     try:
         await pool.execute(
@@ -41,11 +43,11 @@ async def create(pool: asyncpg.Pool, user: NewUser) -> uuid.UUID:
     return user_id
 
 
-async def credentials(pool: asyncpg.Pool, email: str) -> tuple[uuid.UUID, str] | None:
+async def credentials(pool: Pool, email: str) -> tuple[uuid.UUID, str] | None:
     """The id and password hash of the account with this email, matched like the unique index."""
     row = await pool.fetchrow("SELECT id, password_hash FROM users WHERE lower(email) = lower($1)", email)
     return (row["id"], row["password_hash"]) if row else None
 
 
-async def replace_hash(pool: asyncpg.Pool, user_id: uuid.UUID, password_hash: str) -> None:
+async def replace_hash(pool: Pool, user_id: uuid.UUID, password_hash: str) -> None:
     await pool.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)

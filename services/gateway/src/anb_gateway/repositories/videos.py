@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from anb_common.db.models import VideoStatus
+from anb_gateway.db import Pool
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def _row(record: asyncpg.Record) -> VideoRow:
     return VideoRow(*record)
 
 
-async def list_for_owner(pool: asyncpg.Pool, user_id: uuid.UUID, limit: int, offset: int) -> list[VideoRow]:
+async def list_for_owner(pool: Pool, user_id: uuid.UUID, limit: int, offset: int) -> list[VideoRow]:
     # id breaks ties so that pages do not overlap when two uploads share a timestamp.
     records = await pool.fetch(
         f"SELECT {_COLUMNS} FROM videos WHERE user_id = $1"  # noqa: S608 - fixed column list
@@ -52,7 +53,7 @@ async def list_for_owner(pool: asyncpg.Pool, user_id: uuid.UUID, limit: int, off
     return [_row(record) for record in records]
 
 
-async def get(pool: asyncpg.Pool, video_id: uuid.UUID) -> VideoRow | None:
+async def get(pool: Pool, video_id: uuid.UUID) -> VideoRow | None:
     record = await pool.fetchrow(f"SELECT {_COLUMNS} FROM videos WHERE id = $1", video_id)  # noqa: S608
     return _row(record) if record else None
 
@@ -66,7 +67,7 @@ class Outcome(enum.Enum):
 
 
 async def delete(
-    pool: asyncpg.Pool,
+    pool: Pool,
     video_id: uuid.UUID,
     user_id: uuid.UUID,
     remove_objects: Callable[[VideoRow], Awaitable[None]],
@@ -90,7 +91,7 @@ async def delete(
     return Outcome.DONE
 
 
-async def publish(pool: asyncpg.Pool, video_id: uuid.UUID, user_id: uuid.UUID) -> Outcome:
+async def publish(pool: Pool, video_id: uuid.UUID, user_id: uuid.UUID) -> Outcome:
     """Make a processed video votable and give its player a ranking row (if not there yet)."""
     async with pool.acquire() as conn, conn.transaction():
         record = await conn.fetchrow(
