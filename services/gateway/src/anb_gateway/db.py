@@ -58,32 +58,20 @@ class Pool:
             self._takers -= 1
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        connection = await self._take()
-        try:
+        async with _Checkout(self) as connection:
             return await connection.fetch(query, *args)
-        finally:
-            await self._give(connection)
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        connection = await self._take()
-        try:
+        async with _Checkout(self) as connection:
             return await connection.fetchrow(query, *args)
-        finally:
-            await self._give(connection)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        connection = await self._take()
-        try:
+        async with _Checkout(self) as connection:
             return await connection.fetchval(query, *args)
-        finally:
-            await self._give(connection)
 
     async def execute(self, query: str, *args: Any) -> str:
-        connection = await self._take()
-        try:
+        async with _Checkout(self) as connection:
             return await connection.execute(query, *args)
-        finally:
-            await self._give(connection)
 
     async def close(self) -> None:
         await self._pool.close()
