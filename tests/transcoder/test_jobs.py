@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import pytest
+from framebombs import make_frame_bomb, make_stuck_timestamps
 from workerkit import Queues, Seeder, eventually, running
 
 from anb_common import keys, messages, reasons
@@ -234,6 +235,37 @@ async def test_transient_failures_retry_then_fail_the_video_and_park_the_message
         dead = await queues.receive_all(queues.dlq_url)
     assert await _reason(seeder, video_id) == Reason(ProcessingFailure.GAVE_UP, {"attempts": 3})
     assert [messages.decode(message["Body"]).video_id for message in dead] == [video_id]
+
+
+async def test_files_of_too_many_pictures_fail_at_the_bound_and_the_worker_goes_on(
+    worker_settings: WorkerSettings,
+    queues: Queues,
+    seeder: Seeder,
+    small_clip: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # 30 s of kept footage at 10 pictures a second: 300 pictures, a tenth of each file.
+    processing = worker_settings.processing.model_copy(update={"max_decoded_fps": 10})
+    settings = worker_settings.model_copy(update={"processing": processing})
+    bomb = await seeder.video(make_frame_bomb(tmp_path / "bomb.mp4", frames=3000, seconds=3.0))
+    stuck = await seeder.video(make_stuck_timestamps(tmp_path / "stuck.mkv", frames=3000))
+    normal = await seeder.video(small_clip)
+    with caplog.at_level(logging.INFO):
+        async with running(settings):
+            for video_id in (bomb, stuck):
+                await queues.send_job(video_id)
+            for video_id in (bomb, stuck):
+                await _eventually_status(seeder, video_id, "failed", "the hostile video to be failed")
+            await queues.send_job(normal)
+            await _eventually_status(seeder, normal, "processed", "the next job to be processed")
+            await eventually(lambda: _empty(queues, queues.url), what="every message to be deleted")
+    bound = Reason(ProcessingFailure.TOO_MANY_FRAMES, {"max_frames": 300})
+    for video_id in (bomb, stuck):
+        assert await _reason(seeder, video_id) == bound
+    # Failed for good at the first attempt: no retry, nothing dead-lettered.
+    assert _job_starts(caplog) == 3
+    assert await queues.depth(queues.dlq_url) == 0
 
 
 def test_retry_delay_grows_to_the_cap() -> None:

@@ -117,6 +117,9 @@ def _transcode(
             # Ingest already refuses these; checking again keeps other decoders from ever running.
             raise UnprocessableVideo(ProcessingFailure.UNSUPPORTED_CODEC, "codec not accepted", codec=codec)
         stream.thread_type = "AUTO"
+        # Read when the decoder opens, at the first packet: a picture larger than this fails to
+        # decode instead of being allocated, whatever size the file declared up front.
+        stream.codec_context.options = {"max_pixels": str(settings.max_pixels)}
         for other in media.streams:
             if other is not stream:
                 other.discard = Discard.all
@@ -148,7 +151,8 @@ def _transcode(
                     height=first.height,
                 ) from exc
 
-        frames = in_background(_decode(media, stream, settings.max_output_s), _DECODED_AHEAD)
+        max_pictures = math.ceil(settings.max_output_s * settings.max_decoded_fps)
+        frames = in_background(_decode(media, stream, settings.max_output_s, max_pictures), _DECODED_AHEAD)
         batches = in_background(_fitted(frames, graph_for), _BATCHES_AHEAD)
         try:
             footage = 0
@@ -206,23 +210,32 @@ def _fitted(
 
 
 def _decode(
-    media: av.container.InputContainer, stream: VideoStream, limit_s: float
+    media: av.container.InputContainer, stream: VideoStream, limit_s: float, max_pictures: int
 ) -> Iterator[av.VideoFrame]:
     """Decoded frames with strictly increasing timestamps rebased to 0, up to ``limit_s`` seconds.
 
     Frames without a timestamp or going back in time (broken muxing) are dropped: the graph needs
     monotonic input. Damaged packets are skipped and damage in the container ends the footage there,
-    as players do; the caller notices when nothing decoded at all.
+    as players do; the caller notices when nothing decoded at all. More than ``max_pictures``
+    pictures handed to the decoder fail the video: a file can pack millions of tiny pictures into
+    its first seconds, or give them all one timestamp, so that ``limit_s`` never ends the decoding.
     """
     start: int | None = None
     last = -1
     limit: int | None = None
+    pictures = 0
     packets = media.demux(stream)
     while True:
         try:
             packet = next(packets)
         except (StopIteration, av.FFmpegError):
             return
+        if packet.size:  # the empty packets at the end only flush the decoder
+            pictures += 1
+            if pictures > max_pictures:
+                raise UnprocessableVideo(
+                    ProcessingFailure.TOO_MANY_FRAMES, "frame bound reached", max_frames=max_pictures
+                )
         try:
             decoded = stream.decode(packet)
         except av.FFmpegError:

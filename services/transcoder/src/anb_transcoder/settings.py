@@ -30,6 +30,10 @@ class ProcessingSettings(BaseSettings):
     """x264 constant rate factor: lower is better quality and bigger files."""
     temp_dir: Path = Path("/tmp/anb-temp")  # noqa: S108 - a per-job subfolder is created and removed
     """Where each job gets its own working folder."""
+    max_pixels: int = Field(default=4096 * 4096, gt=0)
+    """Largest picture (width x height) the decoder allocates; ingest takes at most 4096 px a side."""
+    max_decoded_fps: float = Field(default=240.0, gt=0)
+    """Pictures a job decodes per second of kept footage at most (ingest allows 120 fps); more fails it."""
 
 
 class WorkerOptions(BaseSettings):

@@ -1,0 +1,60 @@
+"""Every transcode has bounds: the size of a picture the decoder allocates, the pictures a job decodes,
+its wall time; and a stop request is heard while pictures are decoded that never reach the encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from framebombs import make_frame_bomb, make_stuck_timestamps
+
+from anb_common.reasons import ProcessingFailure, Reason
+from anb_devstack.brand import ASSETS_DIR
+from anb_devstack.clips import make_clip
+from anb_transcoder.brand import BrandAssets
+from anb_transcoder.pipeline import UnprocessableVideo, transcode
+from anb_transcoder.settings import ProcessingSettings
+
+BRAND = BrandAssets(ASSETS_DIR / "logo.png", ASSETS_DIR / "intro.png", ASSETS_DIR / "outro.png")
+
+
+def _settings(**bounds: float) -> ProcessingSettings:
+    return ProcessingSettings(card_s=0.5, **bounds)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bounded")
+
+
+def test_the_decoder_allocates_no_picture_over_max_pixels(clips: Path, tmp_path: Path) -> None:
+    src = make_clip(clips / "360p.mp4", width=640, height=360, seconds=1.0, fps=10)
+    # Control: a bound the pictures fit in lets the same file through.
+    transcode(src, tmp_path / "fits.mp4", BRAND, _settings(max_pixels=640 * 360))
+    with pytest.raises(UnprocessableVideo) as failure:
+        transcode(src, tmp_path / "out.mp4", BRAND, _settings(max_pixels=640 * 360 - 1))
+    assert failure.value.reason == Reason(ProcessingFailure.DAMAGED)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    "maker",
+    [
+        lambda folder: make_frame_bomb(folder / "bomb.mp4", frames=2000, seconds=2.0),
+        lambda folder: make_stuck_timestamps(folder / "stuck.mkv", frames=2000),
+    ],
+    ids=["frame-bomb", "stuck-timestamps"],
+)
+def test_a_file_of_too_many_pictures_fails_at_the_frame_bound(clips: Path, tmp_path: Path, maker) -> None:  # type: ignore[no-untyped-def]
+    src = maker(clips)
+    # 30 s of kept footage at 10 pictures a second: 300 pictures, a seventh of the file.
+    with pytest.raises(UnprocessableVideo) as failure:
+        transcode(src, tmp_path / "out.mp4", BRAND, _settings(max_decoded_fps=10))
+    assert failure.value.reason == Reason(ProcessingFailure.TOO_MANY_FRAMES, {"max_frames": 300})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_clip_of_exactly_the_frame_bound_is_processed(clips: Path, tmp_path: Path) -> None:
+    src = make_clip(clips / "50.mp4", width=320, height=180, seconds=2.0, fps=25)
+    result = transcode(src, tmp_path / "out.mp4", BRAND, _settings(max_output_s=2.0, max_decoded_fps=25))
+    assert result.footage_frames == 50
