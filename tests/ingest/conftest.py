@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_support import INTERNAL_SECRET, IngestProcess, identity_headers
+from ingest_support import FAST_RELAY, INTERNAL_SECRET, IngestProcess, identity_headers, ingest_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -21,14 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common.aws import Aws
 from anb_common.db.models import User, Video
-from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
+from anb_common.settings import DatabaseSettings
 from anb_devstack.clips import make_clip
 from anb_devstack.moto import free_port
 from anb_ingest.app import create_app
-from anb_ingest.settings import IngestOptions, IngestSettings
-
-# Tests wait for the relay: poll often, back off briefly, take rows as soon as they are committed.
-FAST_RELAY: dict[str, Any] = {"relay_interval_s": 0.2, "relay_backoff_cap_s": 1.0, "relay_grace_s": 0.0}
 
 # Enough picture to pass the 1080p rule at a fraction of the bytes: one noisy frame per second,
 # high CRF. Clips are inputs, not deliverables.
@@ -60,23 +56,6 @@ def clip(clip_dir: Path) -> ClipMaker:
         return path
 
     return make
-
-
-def ingest_settings(
-    db: DatabaseSettings,
-    aws: AwsSettings,
-    temp_dir: Path,
-    *,
-    upload: UploadLimits | None = None,
-    **options: Any,
-) -> IngestSettings:
-    return IngestSettings(
-        db=db,
-        aws=aws,
-        upload=upload or UploadLimits(),
-        security=SecuritySettings(internal_secret=INTERNAL_SECRET),
-        ingest=IngestOptions(temp_dir=temp_dir, **{**FAST_RELAY, **options}),
-    )
 
 
 @pytest.fixture

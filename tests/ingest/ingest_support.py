@@ -8,15 +8,37 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
 from anb_common import identity
+from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
+from anb_ingest.settings import IngestOptions, IngestSettings
 
 T = TypeVar("T")
 
 INTERNAL_SECRET = "ingest-test-internal-secret-" + "z" * 32
+
+# Tests wait for the relay: poll often, back off briefly, take rows as soon as they are committed.
+FAST_RELAY: dict[str, Any] = {"relay_interval_s": 0.2, "relay_backoff_cap_s": 1.0, "relay_grace_s": 0.0}
+
+
+def ingest_settings(
+    db: DatabaseSettings,
+    aws: AwsSettings,
+    temp_dir: Path,
+    *,
+    upload: UploadLimits | None = None,
+    **options: Any,
+) -> IngestSettings:
+    return IngestSettings(
+        db=db,
+        aws=aws,
+        upload=upload or UploadLimits(),
+        security=SecuritySettings(internal_secret=INTERNAL_SECRET),
+        ingest=IngestOptions(temp_dir=temp_dir, **{**FAST_RELAY, **options}),
+    )
 
 
 def identity_headers(user_id: uuid.UUID) -> dict[str, str]:

@@ -6,6 +6,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from anb_common.reasons import Reason, UploadRule
 from anb_ingest.errors import OUTAGES, UploadRejected
 
 
@@ -30,3 +31,9 @@ def test_a_rejection_names_its_rule_then_says_what_was_wrong() -> None:
     rejected = UploadRejected("empty_file", "The uploaded file is empty.")
     assert (rejected.rule, rejected.detail) == ("empty_file", "The uploaded file is empty.")
     assert str(rejected) == "empty_file: The uploaded file is empty."
+
+
+def test_a_rejection_carries_its_reason_with_the_figures() -> None:
+    """What the gateway renders for players: the code and its values; the English is for logs."""
+    rejected = UploadRejected(UploadRule.TITLE, "The title is blank.", min_chars=1, max_chars=200)
+    assert rejected.reason == Reason("title", {"min_chars": 1, "max_chars": 200})

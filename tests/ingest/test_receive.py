@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from anb_common.aws import Aws
+from anb_common.reasons import Reason
 from anb_common.settings import UploadLimits
 from anb_ingest.errors import UploadRejected
 from anb_ingest.receive import Received, UploadReader, refuse_declared_length
@@ -109,26 +110,33 @@ async def test_hands_back_what_the_body_carried_and_stores_it_on_complete(
     assert list(tmp_path.iterdir()) == []
 
 
-REJECTIONS: list[tuple[str, bytes, UploadLimits | None, str]] = [
-    # (case, body, limits or the defaults, rule)
-    ("no file field", form(title(), ("other", "note.txt", b"hello")), None, "missing_field"),
-    ("no title field", form(video()), None, "missing_field"),
-    ("file sent twice", form(title(), video(), video()), None, "duplicate_file"),
-    ("title sent twice", form(title(), title(), video()), None, "title"),
-    ("blank title", form(title("   "), video()), None, "title"),
-    ("title too long", form(title("x" * 201), video()), None, "title"),
-    ("empty file", form(title(), video(b"")), None, "empty_file"),
-    ("text file", form(title(), video(b"plain text, not a video at all, " * 4)), None, "not_a_video"),
-    ("fewer bytes than sniffing needs", form(title(), video(MP4_LIKE[:8])), None, "not_a_video"),
-    ("truncated body", form(title(), video(), closed=False), None, "malformed_form"),
-    ("file over the limit", form(title(), video(MP4_LIKE * 60)), SMALL, "too_large"),
-    ("body over the limit", form(video(), ("other", "x.bin", bytes(150_000))), SMALL, "too_large"),
+NEEDS_FILE = Reason("missing_field", {"field": "video_file"})
+NEEDS_TITLE = Reason("missing_field", {"field": "title"})
+FILE_TWICE = Reason("duplicate_field", {"field": "video_file"})
+TITLE_TWICE = Reason("duplicate_field", {"field": "title"})
+TITLE_BOUNDS = Reason("title", {"min_chars": 1, "max_chars": 200})
+OVER_SMALL = Reason("too_large", {"limit_bytes": SMALL.max_bytes})
+
+REJECTIONS: list[tuple[str, bytes, UploadLimits | None, Reason]] = [
+    # (case, body, limits or the defaults, the reason the refusal carries)
+    ("no file field", form(title(), ("other", "note.txt", b"hello")), None, NEEDS_FILE),
+    ("no title field", form(video()), None, NEEDS_TITLE),
+    ("file sent twice", form(title(), video(), video()), None, FILE_TWICE),
+    ("title sent twice", form(title(), title(), video()), None, TITLE_TWICE),
+    ("blank title", form(title("   "), video()), None, TITLE_BOUNDS),
+    ("title too long", form(title("x" * 201), video()), None, TITLE_BOUNDS),
+    ("empty file", form(title(), video(b"")), None, Reason("empty_file")),
+    ("text file", form(title(), video(b"plain text, not a video at all, " * 4)), None, Reason("not_a_video")),
+    ("fewer bytes than sniffing needs", form(title(), video(MP4_LIKE[:8])), None, Reason("not_a_video")),
+    ("truncated body", form(title(), video(), closed=False), None, Reason("malformed_form")),
+    ("file over the limit", form(title(), video(MP4_LIKE * 60)), SMALL, OVER_SMALL),
+    ("body over the limit", form(video(), ("other", "x.bin", bytes(150_000))), SMALL, OVER_SMALL),
 ]
 
 
-@pytest.mark.parametrize(("case", "body", "limits", "rule"), REJECTIONS)
+@pytest.mark.parametrize(("case", "body", "limits", "reason"), REJECTIONS)
 async def test_form_rules_and_undo_leaves_nothing(
-    aws: Aws, tmp_path: Path, case: str, body: bytes, limits: UploadLimits | None, rule: str
+    aws: Aws, tmp_path: Path, case: str, body: bytes, limits: UploadLimits | None, reason: Reason
 ) -> None:
     video_id = uuid.uuid4()
     bucket = aws.settings.bucket
@@ -139,7 +147,7 @@ async def test_form_rules_and_undo_leaves_nothing(
         await reader.discard()
         reader.close()
         uploads = await s3.list_multipart_uploads(Bucket=bucket)
-    assert rejected.value.rule == rule, case
+    assert rejected.value.reason == reason, case
     assert [u["Key"] for u in uploads.get("Uploads", []) if str(video_id) in u["Key"]] == []
     assert list(tmp_path.iterdir()) == []
 
@@ -150,7 +158,7 @@ async def test_needs_a_multipart_content_type(aws: Aws, tmp_path: Path) -> None:
         with pytest.raises(UploadRejected) as rejected:
             await reader.read(pieces(form(title(), video())))
         reader.close()
-    assert rejected.value.rule == "malformed_form"
+    assert rejected.value.reason == Reason("malformed_form")
 
 
 @pytest.mark.parametrize(
@@ -164,4 +172,4 @@ def test_declared_length_table(content_length: int | None, refused: bool) -> Non
         return
     with pytest.raises(UploadRejected) as rejected:
         refuse_declared_length(content_length, SMALL)
-    assert str(rejected.value) == "too_large: The file is larger than the 0.1 MB limit."
+    assert rejected.value.reason == OVER_SMALL

@@ -47,6 +47,12 @@ class UploadRule(enum.StrEnum):
     """``duration_s`` and ``min_s`` or ``max_s``: the bound it broke."""
     RESOLUTION = "resolution"
     """``width``, ``height`` and ``min_short_side_px`` or ``max_long_side_px``."""
+    IDENTITY = "identity"
+    """HTTP 401: the gateway's token for the request is missing, invalid or already used. Never the
+    player's doing: the gateway answers its own error."""
+    UNAVAILABLE = "unavailable"
+    """HTTP 503: storage, queue or database did not answer; nothing was kept, and the same upload may
+    be sent again."""
 
 
 class ProcessingFailure(enum.StrEnum):

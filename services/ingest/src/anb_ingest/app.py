@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.response import Response
 
 from anb_common import identity, logs
+from anb_common.reasons import Reason, UploadRule
 from anb_ingest.errors import DependencyUnavailable, UploadRejected
 from anb_ingest.runtime import Runtime
 from anb_ingest.settings import IngestSettings
@@ -29,8 +30,11 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _error(status: int, detail: str) -> Response[dict[str, object]]:
-    return Response({"status_code": status, "detail": detail}, status_code=status)
+def _refusal(status: int, reason: Reason) -> Response[dict[str, object]]:
+    """Every answer but 202: a machine code with its values, never prose (the gateway alone words
+    what players read)."""
+    body = {"status_code": status, "code": reason.code, "values": reason.values}
+    return Response(body, status_code=status)
 
 
 # The body limit is ours to enforce while streaming (see receive): Litestar's would answer 413
@@ -50,10 +54,13 @@ async def upload(request: Request[object, object, State], state: State) -> Respo
             )
         except identity.IdentityError as exc:
             log.warning("upload refused: bad internal identity", extra={"error": str(exc)})
-            return _error(401, "Missing or invalid internal identity.")
+            return _refusal(401, Reason(UploadRule.IDENTITY))
         declared = request.headers.get("content-length")
         if declared is not None and not declared.isdigit():
-            return _error(400, "malformed_form: Content-Length is not a number.")
+            log.info(
+                "upload rejected: Content-Length is not a number", extra={"rule": UploadRule.MALFORMED_FORM}
+            )
+            return _refusal(400, Reason(UploadRule.MALFORMED_FORM))
         try:
             video_id = await runtime.pipeline.accept(
                 request.stream(),
@@ -62,11 +69,14 @@ async def upload(request: Request[object, object, State], state: State) -> Respo
                 user_id=user_id,
             )
         except UploadRejected as exc:
-            log.info("upload rejected", extra={"rule": exc.rule, "detail": exc.detail})
-            return _error(400, f"{exc.rule}: {exc.detail}")
+            log.info(
+                "upload rejected",
+                extra={"rule": exc.rule, "values": exc.reason.values, "detail": exc.detail},
+            )
+            return _refusal(400, exc.reason)
         except DependencyUnavailable:
             # Nothing was kept; the client may simply try again once storage answers.
-            return _error(503, "Storage is unavailable right now; nothing was kept, please try again.")
+            return _refusal(503, Reason(UploadRule.UNAVAILABLE))
         log.info("upload accepted", extra={"video_id": str(video_id), "user_id": str(user_id)})
         return Response(
             {"message": ACCEPTED_MESSAGE, "task_id": str(video_id), "video_id": str(video_id)},

@@ -113,5 +113,5 @@ async def _validate(local_copy: Path, limits: UploadLimits) -> MediaFacts:
         facts = await asyncio.to_thread(probe, local_copy)
         check(facts, limits)
     except MediaRejected as exc:
-        raise UploadRejected(exc.rule, exc.detail) from exc
+        raise UploadRejected(exc.rule, exc.detail, **exc.reason.values) from exc
     return facts

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anb_common import keys
-from anb_common.media import SNIFF_BYTES, sniff
+from anb_common.media.sniff import SNIFF_BYTES, sniff
+from anb_common.reasons import UploadRule
 from anb_common.settings import UploadLimits
 from anb_ingest.errors import UploadRejected
 from anb_ingest.formparse import FileData, FileEnd, FileStart, FormError, parse_form
@@ -50,7 +51,7 @@ class Received:
 def refuse_declared_length(content_length: int | None, limits: UploadLimits) -> None:
     """Refuse, before anything is read or created, a body that says it is longer than the limit."""
     if content_length is not None and content_length > _max_body_bytes(limits):
-        raise UploadRejected("too_large", _too_large(limits))
+        raise _too_large(limits)
 
 
 class UploadReader:
@@ -97,7 +98,7 @@ class UploadReader:
                 if isinstance(event, FileStart):
                     in_video = event.name == FILE_FIELD
                     if in_video and file_seen:
-                        raise UploadRejected("duplicate_file", f"{FILE_FIELD} was sent more than once.")
+                        raise _sent_twice(FILE_FIELD)
                     file_seen |= in_video
                 elif isinstance(event, FileData):
                     if in_video:
@@ -108,16 +109,16 @@ class UploadReader:
                     in_video = False
                 elif event.name == TITLE_FIELD:
                     if title is not None:
-                        raise UploadRejected("title", f"{TITLE_FIELD} was sent more than once.")
+                        raise _sent_twice(TITLE_FIELD)
                     title = event.value
         except FormError as exc:
-            raise UploadRejected("malformed_form", str(exc)) from exc
+            raise UploadRejected(UploadRule.MALFORMED_FORM, str(exc)) from exc
         finally:
             await events.aclose()
         if not file_seen:
-            raise UploadRejected("missing_field", f"The field {FILE_FIELD} (the video file) is required.")
+            raise _missing(FILE_FIELD)
         if self._size == 0:
-            raise UploadRejected("empty_file", "The uploaded file is empty.")
+            raise UploadRejected(UploadRule.EMPTY_FILE, "The uploaded file is empty.")
         # A non-empty file has ended (the parser refuses a truncated body), so it was sniffed.
         assert self._sink is not None
         return Received(_valid_title(title), self._sink.key, self._size, self._spool.sha256, self._spool.path)
@@ -149,7 +150,7 @@ class UploadReader:
     async def _file_bytes(self, data: bytes) -> None:
         self._size += len(data)
         if self._size > self._limits.max_bytes:
-            raise UploadRejected("too_large", _too_large(self._limits))
+            raise _too_large(self._limits)
         if self._writer is not None:
             await self._writer.feed(data)
             return
@@ -167,7 +168,7 @@ class UploadReader:
         """Sniff the first bytes: they decide the container, hence the key; then start storing."""
         container = sniff(bytes(self._head[:SNIFF_BYTES]))
         if container is None:
-            raise UploadRejected("not_a_video", "The file is not an MP4, MOV, WebM or MKV video.")
+            raise UploadRejected(UploadRule.NOT_A_VIDEO, "The file is not an MP4, MOV, WebM or MKV video.")
         key = keys.upload_key(self._video_id, container.extension)
         self._sink = await self._store.start(key, container.mime_type)
         self._spool.journal(Journal(key, self._sink.upload_id))
@@ -178,19 +179,36 @@ class UploadReader:
 
 def _valid_title(title: str | None) -> str:
     if title is None:
-        raise UploadRejected("missing_field", f"The field {TITLE_FIELD} is required.")
+        raise _missing(TITLE_FIELD)
     title = title.strip()
     if not 1 <= len(title) <= MAX_TITLE_CHARS:
-        raise UploadRejected("title", f"The title must have between 1 and {MAX_TITLE_CHARS} characters.")
+        raise UploadRejected(
+            UploadRule.TITLE,
+            f"The title has {len(title)} characters once trimmed.",
+            min_chars=1,
+            max_chars=MAX_TITLE_CHARS,
+        )
     return title
+
+
+def _missing(field: str) -> UploadRejected:
+    return UploadRejected(UploadRule.MISSING_FIELD, f"The form has no {field} field.", field=field)
+
+
+def _sent_twice(field: str) -> UploadRejected:
+    return UploadRejected(UploadRule.DUPLICATE_FIELD, f"{field} was sent more than once.", field=field)
 
 
 def _max_body_bytes(limits: UploadLimits) -> int:
     return limits.max_bytes + limits.form_overhead_bytes
 
 
-def _too_large(limits: UploadLimits) -> str:
-    return f"The file is larger than the {limits.max_bytes / 1e6:g} MB limit."
+def _too_large(limits: UploadLimits) -> UploadRejected:
+    return UploadRejected(
+        UploadRule.TOO_LARGE,
+        f"The file is larger than the {limits.max_bytes / 1e6:g} MB limit.",
+        limit_bytes=limits.max_bytes,
+    )
 
 
 async def _capped(body: AsyncIterator[bytes], limits: UploadLimits) -> AsyncIterator[bytes]:
@@ -199,5 +217,5 @@ async def _capped(body: AsyncIterator[bytes], limits: UploadLimits) -> AsyncIter
     async for chunk in body:
         total += len(chunk)
         if total > limit:
-            raise UploadRejected("too_large", _too_large(limits))
+            raise _too_large(limits)
         yield chunk

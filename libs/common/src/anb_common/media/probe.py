@@ -12,6 +12,7 @@ from av.video.stream import VideoStream
 from anb_common.media.errors import MediaRejected
 from anb_common.media.safe_open import safe_open, sniff_file
 from anb_common.media.sniff import Container
+from anb_common.reasons import UploadRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ def probe(path: Path) -> MediaFacts:
     container = sniff_file(path)
     with safe_open(path, container) as media:
         if not media.streams.video:
-            raise MediaRejected("no_video_stream", "The file has no video track.")
+            raise MediaRejected(UploadRule.NO_VIDEO_STREAM, "The file has no video track.")
         stream = media.streams.video[0]
         frame = _first_frame(media, stream)
         return MediaFacts(
@@ -57,8 +58,10 @@ def _first_frame(media: av.container.InputContainer, stream: VideoStream) -> av.
         for frame in media.decode(stream):
             return frame
     except (av.FFmpegError, ValueError) as exc:
-        raise MediaRejected("undecodable", "The video track is damaged and cannot be played.") from exc
-    raise MediaRejected("undecodable", "The video track holds no pictures.")
+        raise MediaRejected(
+            UploadRule.UNDECODABLE, "The video track is damaged and cannot be played."
+        ) from exc
+    raise MediaRejected(UploadRule.UNDECODABLE, "The video track holds no pictures.")
 
 
 def clockwise_rotation(frame: av.VideoFrame) -> int:

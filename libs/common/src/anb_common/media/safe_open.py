@@ -17,6 +17,7 @@ from av.container import InputContainer
 
 from anb_common.media.errors import MediaRejected
 from anb_common.media.sniff import SNIFF_BYTES, Container, sniff
+from anb_common.reasons import UploadRule
 
 # Decoders find_stream_info may open while probing: the accepted video codecs only.
 _DECODERS = "h264,hevc,vp9,libdav1d"
@@ -27,7 +28,7 @@ def sniff_file(path: Path) -> Container:
     with path.open("rb") as f:
         container = sniff(f.read(SNIFF_BYTES))
     if container is None:
-        raise MediaRejected("not_a_video", "The file is not an MP4, MOV, WebM or MKV video.")
+        raise MediaRejected(UploadRule.NOT_A_VIDEO, "The file is not an MP4, MOV, WebM or MKV video.")
     return container
 
 
@@ -49,4 +50,6 @@ def safe_open(path: Path, container: Container | None = None) -> InputContainer:
         # The explicit file: prefix keeps a name like "http:x" from being read as a URL.
         return av.open(f"file:{path.resolve()}", format=container.demuxer, container_options=options)
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise MediaRejected("not_a_video", "The file is damaged or not a video we can read.") from exc
+        raise MediaRejected(
+            UploadRule.NOT_A_VIDEO, "The file is damaged or not a video we can read."
+        ) from exc
