@@ -158,20 +158,44 @@ newman: sync
 	  --working-dir $(CURDIR)/.devdata/newman --no-insecure-file-read
 
 # ---- deploy (owned with deploy/) -------------------------------------------------------------
-# What deploy/publish-release.sh uploads: wheels of the deployable packages, each service's
-# third-party pins with hashes from uv.lock, the systemd units and the bootstrap scripts.
+# The release an instance installs (deploy/publish-release.sh uploads it): our wheels, a wheelhouse of
+# every third-party wheel pinned by hash from uv.lock (downloaded here, never at boot), one hashed
+# requirements file per service naming our wheels too (one `pip install --no-index --require-hashes`
+# installs a service and proves its dependency tree closed), the units, the bootstrap, the brand
+# assets the deployment seeds into the bucket, pip itself (Debian's python3 has no ensurepip without
+# python3-venv), RELEASE (the commit) and SHA256SUMS (what the instance checks after fetching).
+# Wheels are for the AMI: Debian 12, CPython 3.11, glibc 2.36, x86_64.
 DIST ?= dist
+# pip does not widen a --platform to older glibc versions by itself: every tag up to glibc 2.36 is listed.
+RELEASE_PLATFORM := $(foreach v,$(shell seq 36 -1 5),--platform manylinux_2_$(v)_x86_64) \
+	--platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64 \
+	--implementation cp --python-version 3.11 --abi cp311
+BOOT_PIP := pip==26.0.1 --hash=sha256:bdb1b08f4274833d62c1aa29e20907365a2ceb950410df15fc9521bad440122b
+PIP_DOWNLOAD = $(UV_VENV)/bin/python -m pip download --quiet --disable-pip-version-check \
+	--cache-dir $(CURDIR)/.tools/pip-cache --only-binary=:all: --no-deps --require-hashes $(RELEASE_PLATFORM)
+SERVICES := gateway ingest transcoder
 dist: uv
 	rm -rf $(DIST)
-	for p in anb-common anb-gateway anb-ingest anb-transcoder; do \
+	mkdir -p $(DIST)/wheels $(DIST)/wheelhouse $(DIST)/requirements $(DIST)/systemd $(DIST)/bootstrap $(DIST)/resources
+	for p in anb-common $(addprefix anb-,$(SERVICES)); do \
 		$(UV) build --quiet --package $$p --wheel --out-dir $(DIST)/wheels || exit 1; done
-	mkdir -p $(DIST)/requirements $(DIST)/systemd $(DIST)/bootstrap
-	for p in anb-gateway anb-ingest anb-transcoder; do \
-		$(UV) export --quiet --frozen --no-dev --no-emit-workspace --no-header --package $$p \
-			-o $(DIST)/requirements/$$p.txt || exit 1; done
+	rm -f $(DIST)/wheels/.gitignore
+	set -eo pipefail; for s in $(SERVICES); do \
+		req=$(DIST)/requirements/anb-$$s.txt; \
+		$(UV) export --quiet --frozen --no-dev --no-emit-workspace --no-header --package anb-$$s -o $$req; \
+		$(PIP_DOWNLOAD) -d $(DIST)/wheelhouse -r $$req; \
+		for w in $(DIST)/wheels/anb_common-*.whl $(DIST)/wheels/anb_$$s-*.whl; do \
+			n=$$(basename $$w); echo "$$(echo $${n%%-*} | tr _ -)==$$(echo $$n | cut -d- -f2) \\"; \
+			echo "    --hash=sha256:$$(sha256sum $$w | cut -d' ' -f1)"; done >>$$req; \
+	done
+	echo '$(BOOT_PIP)' >$(DIST)/requirements/pip.txt
+	$(PIP_DOWNLOAD) -d $(DIST)/wheelhouse -r $(DIST)/requirements/pip.txt
 	cp deploy/systemd/*.service $(DIST)/systemd/
 	cp deploy/bootstrap/* $(DIST)/bootstrap/
-	@ls -1 $(DIST)/wheels $(DIST)/requirements
+	cp tools/devstack/src/anb_devstack/assets/{logo,intro,outro}.png $(DIST)/resources/
+	git describe --always --dirty --abbrev=12 >$(DIST)/RELEASE
+	cd $(DIST) && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS
+	@du -sm $(DIST) | cut -f1 | xargs printf 'release_mb=%s\n'
 
 # Simulates the transcoder group under both scaling policies; writes capacity-planning/scaling.md + PNG.
 capacity: sync-plots

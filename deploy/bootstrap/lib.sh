@@ -1,99 +1,148 @@
 #!/bin/bash
-# Functions shared by web.sh and transcoder.sh. Sourced, never run. Every value the scripts need about
-# the stack comes from /etc/anb/stack.env, written by the launch template's user data.
+# Functions shared by web.sh and transcoder.sh. Sourced, never run: each script first sets
+# `set -Eeuo pipefail` and `shopt -s inherit_errexit`, so that a failure anywhere (inside a function,
+# inside `$(...)`) stops the bootstrap, and then calls bootstrap_begin.
+#
+# The launch template's user data wrote /etc/anb/stack.env (names, ARNs, endpoints; no secrets) and
+# fetched the release into /opt/anb/release, every file checked against its SHA256SUMS. Nothing here
+# reaches a package index: Python comes with the AMI (Debian 12), everything else from the release.
 
-readonly ANB_ROOT=/opt/anb
-readonly ANB_RELEASE_DIR=/opt/anb/release
-readonly ANB_ETC=/etc/anb
-readonly CFN_SIGNAL=/opt/aws/bin/cfn-signal
+# Overridable only so that tests/deploy can run the scripts inside a scratch folder.
+ANB_ROOT=${ANB_ROOT:-/opt/anb}
+ANB_ETC=${ANB_ETC:-/etc/anb}
+ANB_UNITS=${ANB_UNITS:-/etc/systemd/system}
+ANB_RELEASE_DIR=$ANB_ROOT/release
+# AWS calls without an AWS CLI on the AMI: the release's standard-library helper (see its docstring).
+ANB_BOOT=(python3 "$ANB_RELEASE_DIR/bootstrap/anb_boot.py")
+# Set to true at the one point where the instance is known ready. The EXIT trap signals SUCCESS only
+# then, and only with exit status 0: any other way out (an error, an early exit) signals FAILURE.
+ANB_READY=false
 
 log() {
     printf '%s anb-bootstrap: %s\n' "$(date -u +%FT%TZ)" "$*" >&2
 }
 
+bootstrap_begin() {
+    trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
+    trap 'on_exit $?' EXIT
+}
+
+# Tell CloudFormation whether this instance came up: the creation and rolling-update policies wait
+# for it, so a broken release stops the rollout instead of replacing every healthy instance.
+on_exit() {
+    local code=$1 status=FAILURE
+    trap - ERR
+    if [[ $code -eq 0 && $ANB_READY == true ]]; then
+        status=SUCCESS
+    else
+        log "bootstrap failed (exit status $code); signalling FAILURE"
+    fi
+    "${ANB_BOOT[@]}" --region "${ANB_REGION:-}" signal "${ANB_STACK_NAME:-}" "${ANB_STACK_RESOURCE:-}" "$status" ||
+        log "could not signal $status to CloudFormation"
+    log "signalled $status"
+    if [[ $status == FAILURE ]]; then
+        exit $((code == 0 ? 1 : code))
+    fi
+}
+
+# load_stack_env VAR...: stack.env into the environment; each named variable must be non-empty.
 load_stack_env() {
     set -a
     # shellcheck disable=SC1091  # written by the user data at boot
     source "$ANB_ETC/stack.env"
     set +a
+    local name
+    for name in ANB_STACK_NAME ANB_STACK_RESOURCE ANB_REGION ANB_RELEASE_URI "$@"; do
+        if [[ -z ${!name:-} ]]; then
+            log "$ANB_ETC/stack.env has no value for $name"
+            return 1
+        fi
+    done
 }
 
-# Tell CloudFormation whether this instance came up: the creation and rolling-update policies wait
-# for it, so a broken release stops the rollout instead of replacing every healthy instance.
-signal_stack() {
-    local exit_code=$1
-    "$CFN_SIGNAL" --exit-code "$exit_code" --stack "$ANB_STACK_NAME" \
-        --resource "$ANB_STACK_RESOURCE" --region "$ANB_REGION" || log "cfn-signal failed"
-}
-
-on_error() {
-    local line=$1
-    log "failed at line $line"
-    if [[ -x "$CFN_SIGNAL" ]]; then
-        signal_stack 1
-    fi
-    exit 1
-}
-
-install_os_packages() {
-    # Amazon Linux 2023: python3.11 for the services, cfn helpers for signalling, jq for secrets.
-    dnf install -y --quiet python3.11 aws-cfn-bootstrap jq
-}
-
-fetch_release() {
-    log "fetching $ANB_RELEASE_URI"
-    rm -rf "$ANB_RELEASE_DIR"
-    aws s3 cp --recursive --only-show-errors --region "$ANB_REGION" "$ANB_RELEASE_URI/" "$ANB_RELEASE_DIR/"
-}
-
-# install_service NAME: a system user and a virtualenv at /opt/anb/NAME holding the release's wheels.
-# Third-party packages come pinned with hashes from uv.lock (requirements/anb-NAME.txt); our own wheels
-# are installed without dependencies so that pip cannot resolve anything the lock did not choose.
-install_service() {
-    local name=$1
-    local venv="$ANB_ROOT/$name"
-    if ! id "anb-$name" >/dev/null 2>&1; then
-        useradd --system --no-create-home --home-dir /nonexistent --shell /sbin/nologin "anb-$name"
-    fi
-    rm -rf "$venv"
-    python3.11 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --no-cache-dir --require-hashes \
-        -r "$ANB_RELEASE_DIR/requirements/anb-$name.txt"
-    "$venv/bin/pip" install --quiet --no-cache-dir --no-deps \
-        "$ANB_RELEASE_DIR"/wheels/anb_common-*.whl "$ANB_RELEASE_DIR/wheels/anb_${name}"-*.whl
-    install -m 0644 "$ANB_RELEASE_DIR/systemd/anb-$name.service" "/etc/systemd/system/anb-$name.service"
-}
-
+# secret_value ARN [--field NAME]: the secret (or one field of its JSON); anb_boot.py refuses an empty
+# one, and so does this function, so that `x=$(secret_value ...)` can never leave x empty.
 secret_value() {
-    aws secretsmanager get-secret-value --region "$ANB_REGION" --secret-id "$1" \
-        --query SecretString --output text
+    local value
+    value=$("${ANB_BOOT[@]}" --region "$ANB_REGION" secret "$@")
+    if [[ -z $value ]]; then
+        log "secret $1 is empty"
+        return 1
+    fi
+    printf '%s' "$value"
 }
 
 # The generated database password is alphanumeric (ExcludePunctuation), so it needs no URL escaping.
 database_url() {
-    local secret user password
-    secret=$(secret_value "$ANB_DB_SECRET_ARN")
-    user=$(jq -r .username <<<"$secret")
-    password=$(jq -r .password <<<"$secret")
+    local user password
+    user=$(secret_value "$ANB_DB_SECRET_ARN" --field username)
+    password=$(secret_value "$ANB_DB_SECRET_ARN" --field password)
     printf 'postgresql+asyncpg://%s:%s@%s:%s/anb' "$user" "$password" "$ANB_DB_HOST" "$ANB_DB_PORT"
 }
 
-# Settings every service reads; production talks to real AWS with the instance's credentials.
+# A second boot of an instance that already runs a release (or a retried bootstrap) replaces it:
+# the units must not run from a virtualenv while it is rebuilt.
+stop_units() {
+    local unit
+    for unit in "$@"; do
+        if systemctl cat "$unit" >/dev/null 2>&1; then
+            systemctl stop "$unit"
+        fi
+    done
+}
+
+# install_venv RELEASE NAME VENV: a fresh virtualenv holding exactly what requirements/anb-NAME.txt
+# pins, from the release's wheelhouse and wheels only (--no-index: no package index at boot), each
+# file checked against its hash. The requirements name our own wheels too, so pip also proves that
+# the pins close the dependency tree. Debian's python3 has no ensurepip without python3-venv: pip
+# runs from its wheel in the wheelhouse and is not installed into the environment.
+install_venv() {
+    local release=$1 name=$2 venv=$3
+    local pips=("$release"/wheelhouse/pip-*.whl)
+    python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
+        log "python3 is not Python 3.11"
+        return 1
+    }
+    rm -rf "$venv"
+    python3 -m venv --without-pip "$venv"
+    "$venv/bin/python" "${pips[0]}/pip" install --isolated --quiet --no-cache-dir --disable-pip-version-check \
+        --no-index --only-binary=:all: --require-hashes \
+        --find-links "$release/wheelhouse" --find-links "$release/wheels" \
+        -r "$release/requirements/anb-$name.txt"
+}
+
+# install_service NAME: its system user, its virtualenv at /opt/anb/NAME, its unit.
+install_service() {
+    local name=$1
+    if ! id "anb-$name" >/dev/null 2>&1; then
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "anb-$name"
+    fi
+    install_venv "$ANB_RELEASE_DIR" "$name" "$ANB_ROOT/$name"
+    install -m 0644 "$ANB_RELEASE_DIR/systemd/anb-$name.service" "$ANB_UNITS/anb-$name.service"
+}
+
+# Settings every service reads. Production talks to AWS's endpoints with the instance's credentials;
+# AWS_ENDPOINT_URL is the SDKs' own override, set only by the rehearsal (deploy/rehearsal).
 common_env() {
-    # Outside the here-document, so that a failed secret lookup stops the bootstrap.
-    local url
+    local url release
     url=$(database_url)
+    release=$(<"$ANB_RELEASE_DIR/RELEASE")
     cat <<ENV
 ANB_DEV_MODE=false
+ANB_RELEASE=$ANB_RELEASE_VERSION
+ANB_RELEASE_COMMIT=$release
 ANB_DB_URL=$url
 ANB_AWS_REGION=$ANB_REGION
-ANB_AWS_ENDPOINT_URL=
+ANB_AWS_ENDPOINT_URL=${AWS_ENDPOINT_URL:-}
 ANB_AWS_ACCESS_KEY_ID=
 ANB_AWS_SECRET_ACCESS_KEY=
 ANB_AWS_BUCKET=$ANB_BUCKET
 ANB_AWS_QUEUE_NAME=$ANB_QUEUE_NAME
 ANB_AWS_DLQ_NAME=$ANB_DLQ_NAME
 ENV
+    if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
+        printf 'AWS_ENDPOINT_URL=%s\n' "$AWS_ENDPOINT_URL"
+    fi
 }
 
 # write_env_file NAME: stdin becomes /etc/anb/NAME.env, readable by root only (systemd reads it
@@ -110,4 +159,11 @@ write_env_file() {
 start_units() {
     systemctl daemon-reload
     systemctl enable --now "$@"
+}
+
+# unit_stayed_up UNIT: active and never restarted since it was started by this bootstrap.
+unit_stayed_up() {
+    local restarts
+    restarts=$(systemctl show --property=NRestarts --value "$1")
+    systemctl is-active --quiet "$1" && [[ $restarts == 0 ]]
 }

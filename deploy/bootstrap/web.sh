@@ -1,16 +1,29 @@
 #!/bin/bash
 # shellcheck source-path=SCRIPTDIR
 # Bootstrap of a web-tier instance: gateway (public, port 8000) and ingest (127.0.0.1:8001) side by side.
-# Run once by the user data as root; signals CloudFormation when the gateway answers its health check.
-set -euo pipefail
+# Run once by the user data as root; signals CloudFormation, from its EXIT trap, SUCCESS only once
+# the gateway answers its health check (database included) and both units stayed up.
+set -Eeuo pipefail
+shopt -s inherit_errexit
 here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=lib.sh
 source "$here/lib.sh"
-trap 'on_error $LINENO' ERR
+bootstrap_begin
 
-load_stack_env
-install_os_packages
-fetch_release
+load_stack_env ANB_BUCKET ANB_QUEUE_NAME ANB_DLQ_NAME ANB_DB_HOST ANB_DB_PORT ANB_DB_SECRET_ARN \
+    ANB_JWT_SECRET_ARN ANB_INTERNAL_SECRET_ARN ANB_GATEWAY_ROLE_ARN ANB_INGEST_ROLE_ARN ANB_RELEASE_VERSION
+
+# Secrets first: a missing or empty one stops the bootstrap before anything is installed.
+umask 077
+jwt_secret=$(secret_value "$ANB_JWT_SECRET_ARN")
+internal_secret=$(secret_value "$ANB_INTERNAL_SECRET_ARN")
+shared_env=$(common_env)
+
+# The brand assets travel with the release; the bucket gets them when it has none (a first
+# deployment), never overwriting what an operator put there. Workers are not ready without them.
+"${ANB_BOOT[@]}" --region "$ANB_REGION" seed "$ANB_RELEASE_DIR/resources" "s3://$ANB_BUCKET/resources/"
+
+stop_units anb-gateway.service anb-ingest.service
 install_service ingest
 install_service gateway
 
@@ -19,7 +32,6 @@ install -m 0644 /dev/stdin "$ANB_ETC/aws-config" <<CONFIG
 [profile anb-gateway]
 role_arn = $ANB_GATEWAY_ROLE_ARN
 credential_source = Ec2InstanceMetadata
-duration_seconds = 43200
 region = $ANB_REGION
 
 [profile anb-ingest]
@@ -27,11 +39,6 @@ role_arn = $ANB_INGEST_ROLE_ARN
 credential_source = Ec2InstanceMetadata
 region = $ANB_REGION
 CONFIG
-
-umask 077
-jwt_secret=$(secret_value "$ANB_JWT_SECRET_ARN")
-internal_secret=$(secret_value "$ANB_INTERNAL_SECRET_ARN")
-shared_env=$(common_env)
 
 write_env_file ingest <<ENV
 $shared_env
@@ -51,25 +58,21 @@ AWS_PROFILE=anb-gateway
 ENV
 
 log "applying migrations"
-# In a subshell: ingest's AWS_PROFILE must not leak into cfn-signal and the other commands below.
+# In a subshell: ingest's AWS_PROFILE must not leak into the signal and the other commands below.
 (
     set -a
     # shellcheck disable=SC1091  # written just above
     source "$ANB_ETC/ingest.env"
     set +a
-    exec "$ANB_ROOT/ingest/bin/python" "$here/migrate_once.py"
+    exec "$ANB_ROOT/ingest/bin/python" "$ANB_RELEASE_DIR/bootstrap/migrate_once.py"
 )
 
 start_units anb-ingest.service anb-gateway.service
 
-log "waiting for the gateway health check"
-for _ in $(seq 60); do
-    if curl --silent --fail --max-time 2 http://127.0.0.1:8000/api/health >/dev/null; then
-        signal_stack 0
-        log "ready"
-        exit 0
-    fi
-    sleep 2
-done
-log "gateway did not become healthy"
-on_error "$LINENO"
+log "waiting for the gateway's health check"
+"${ANB_BOOT[@]}" wait-http http://127.0.0.1:8000/api/health 180
+"${ANB_BOOT[@]}" wait-http http://127.0.0.1:8001/internal/health 30
+unit_stayed_up anb-ingest.service
+unit_stayed_up anb-gateway.service
+ANB_READY=true
+log "ready"

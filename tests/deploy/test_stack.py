@@ -63,6 +63,8 @@ def stack(request: pytest.FixtureRequest, moto_url: str) -> dict[str, Any]:
             "ReleaseVersion": "test-1",
             "VideoBucketName": f"anb-video-{uuid.uuid4().hex[:8]}",
             "ScalingMode": mode,
+            # moto knows Amazon Linux's public AMI parameters only, not Debian's (the default).
+            "AmiId": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
         },
     )
     # No teardown: moto refuses to delete a VPC its own stack still references, and the server goes
