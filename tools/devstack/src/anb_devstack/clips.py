@@ -1,5 +1,5 @@
-"""Real video clips for tests and benches, made with PyAV; and crafted inputs that try to make FFmpeg
-open another file.
+"""Real video clips for tests and benches, made with PyAV; decoder bombs (far more pictures than their
+duration holds); and crafted inputs that try to make FFmpeg open another file.
 
 Frames come from FFmpeg's own ``testsrc2`` source plus temporal ``noise`` inside a filter graph, so a
 clip costs encoder time only, and the moving, noisy picture gives decoders and encoders realistic work.
@@ -8,10 +8,11 @@ clip costs encoder time only, and the moving, noisy picture gives decoders and e
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import select
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
@@ -116,6 +117,67 @@ def _write_tone(out: av.container.OutputContainer, sound: AudioStream, seconds: 
         frame.pts = start
         out.mux(sound.encode(frame))
     out.mux(sound.encode(None))
+
+
+# --- decoder bombs ----------------------------------------------------------------------------
+# Files that cost a decoder far more than their size or duration says. Each holds one H.264 picture:
+# a keyframe, then the same skipped P frame (a few dozen bytes) over and over, so that a file of
+# millions of pictures is written in seconds while a decoder still works through every one of them.
+
+
+def make_frame_bomb(path: Path, *, frames: int, seconds: float, width: int = 64, height: int = 64) -> Path:
+    """``frames`` pictures whose timestamps spread evenly over ``seconds`` (MP4, MOV or Matroska by
+    suffix): far more pictures than any camera takes in that time."""
+    # Ticks fine enough that every picture has a timestamp of its own (MP4 requires it).
+    per_second = max(1000, math.ceil(frames / seconds))
+    total = math.ceil(seconds * per_second)
+    return _repeated_picture(
+        path, frames, width, height, Fraction(1, per_second), lambda index: index * total // frames
+    )
+
+
+def make_stuck_timestamps(
+    path: Path, *, frames: int, width: int = 64, height: int = 64, seconds: float = 0.0
+) -> Path:
+    """``frames`` pictures that all carry the first one's timestamp; with ``seconds``, the last one
+    sits that far in, so that the file lasts that long. Matroska stores timestamps that do not
+    advance as they are (MP4's muxer refuses them), so ``path`` should end in ``.mkv``."""
+    last = round(seconds * 1000)
+    return _repeated_picture(
+        path, frames, width, height, Fraction(1, 1000), lambda index: last if index == frames - 1 else 0
+    )
+
+
+def _repeated_picture(
+    path: Path, frames: int, width: int, height: int, time_base: Fraction, timestamp: Callable[[int], int]
+) -> Path:
+    muxer = _MUXERS.get(path.suffix.lower())
+    if muxer is None:
+        raise ValueError(f"no muxer for {path.suffix!r}")
+    with av.open(str(path), "w", format=muxer) as out:
+        stream = out.add_stream("libx264", rate=30)
+        assert isinstance(stream, VideoStream)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = time_base
+        # No B-frames: decode order is display order, so each packet's timestamps are its own.
+        stream.options = {"preset": "ultrafast", "bframes": "0", "x264-params": "scenecut=0"}
+        picture = av.VideoFrame(width, height, "yuv420p")
+        for plane in picture.planes:
+            plane.update(bytes([128]) * plane.buffer_size)
+        picture.pts, picture.time_base = 0, time_base
+        encoded = stream.encode(picture)
+        picture.pts = 1
+        encoded += stream.encode(picture)
+        encoded += stream.encode(None)
+        keyframe, skipped = bytes(encoded[0]), bytes(encoded[1])
+        for index in range(frames):
+            packet = av.Packet(keyframe if index == 0 else skipped)
+            packet.pts = packet.dts = timestamp(index)
+            packet.time_base = time_base
+            packet.is_keyframe = index == 0
+            packet.stream = stream
+            out.mux(packet)
+    return path
 
 
 # --- crafted inputs ---------------------------------------------------------------------------
