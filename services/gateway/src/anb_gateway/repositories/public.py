@@ -66,7 +66,12 @@ async def vote(pool: Pool, user_id: uuid.UUID, video_id: uuid.UUID) -> VoteOutco
     """One vote per user and video, held by the unique constraint even under concurrent requests;
     the video's and the player's totals move in the same transaction, so rankings never aggregate."""
     async with pool.acquire() as conn, conn.transaction():
-        owner = await conn.fetchval("SELECT user_id FROM videos WHERE id = $1 AND published", video_id)
+        # FOR KEY SHARE: a deletion of the row (repositories.videos.delete) waits for this vote and
+        # takes it back from the score, or this vote waits for the deletion and finds no video; read
+        # plainly, the insert below would hit the row's deletion as a foreign-key violation.
+        owner = await conn.fetchval(
+            "SELECT user_id FROM videos WHERE id = $1 AND published FOR KEY SHARE", video_id
+        )
         if owner is None:
             return VoteOutcome.NOT_FOUND
         # A concurrent duplicate waits on the unique index until the first commits, then does nothing.

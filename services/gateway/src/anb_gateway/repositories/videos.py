@@ -72,22 +72,41 @@ async def delete(
     user_id: uuid.UUID,
     remove_objects: Callable[[VideoRow], Awaitable[None]],
 ) -> Outcome:
-    """Delete the row and, before it commits, its objects: a storage failure keeps the row."""
+    """Delete a video's objects, then its row, holding no lock and no connection while storage works.
+
+    Holding the row lock across the S3 calls (as before) made every vote, publish and progress update
+    of the video, and a pooled connection, wait on storage. Now:
+
+    1. The row is read without a lock: unknown, not the caller's or published is refused, untouched.
+    2. ``remove_objects`` deletes the original and the processed key. If storage fails, the error
+       propagates and the row stays: the player may simply delete again (nothing is orphaned).
+    3. The row is deleted. If the owner published it meanwhile (racing their own deletion, with a
+       vote possibly cast), the deletion still wins: its objects are gone, so a published row would
+       be a broken video. The votes go with the row, and the player's score is lowered by them in
+       the same transaction, so rankings stay the sum of published videos' votes.
+    4. If the transcoder recorded a result between 2 and 3 (the row had no processed key at 1 and
+       has one at 3), that object was written after step 2: it is removed again. A result recorded
+       after 3 finds the row gone, and the transcoder removes its own output.
+    """
+    record = await pool.fetchrow(f"SELECT {_COLUMNS} FROM videos WHERE id = $1", video_id)  # noqa: S608
+    if record is None:
+        return Outcome.NOT_FOUND
+    video = _row(record)
+    if video.user_id != user_id:
+        return Outcome.NOT_OWNER
+    if video.published:
+        return Outcome.PUBLISHED
+    await remove_objects(video)
     async with pool.acquire() as conn, conn.transaction():
-        # FOR UPDATE: a concurrent publish or status change waits until we are done.
-        record = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM videos WHERE id = $1 FOR UPDATE",  # noqa: S608
-            video_id,
+        gone = await conn.fetchrow(
+            "DELETE FROM videos WHERE id = $1 RETURNING published, vote_count, processed_key", video_id
         )
-        if record is None:
-            return Outcome.NOT_FOUND
-        video = _row(record)
-        if video.user_id != user_id:
-            return Outcome.NOT_OWNER
-        if video.published:
-            return Outcome.PUBLISHED
+        if gone is not None and gone["published"] and gone["vote_count"]:
+            await conn.execute(
+                "UPDATE player_scores SET votes = votes - $2 WHERE user_id = $1", user_id, gone["vote_count"]
+            )
+    if gone is not None and video.processed_key is None and gone["processed_key"] is not None:
         await remove_objects(video)
-        await conn.execute("DELETE FROM videos WHERE id = $1", video_id)
     return Outcome.DONE
 
 
