@@ -3,6 +3,7 @@ its wall time; and a stop request is heard while pictures are decoded that never
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from anb_common.reasons import ProcessingFailure, Reason
 from anb_devstack.brand import ASSETS_DIR
 from anb_devstack.clips import make_clip
 from anb_transcoder.brand import BrandAssets
-from anb_transcoder.pipeline import UnprocessableVideo, transcode
+from anb_transcoder.pipeline import Cancelled, UnprocessableVideo, transcode
 from anb_transcoder.settings import ProcessingSettings
 
 BRAND = BrandAssets(ASSETS_DIR / "logo.png", ASSETS_DIR / "intro.png", ASSETS_DIR / "outro.png")
@@ -58,3 +59,23 @@ def test_a_clip_of_exactly_the_frame_bound_is_processed(clips: Path, tmp_path: P
     src = make_clip(clips / "50.mp4", width=320, height=180, seconds=2.0, fps=25)
     result = transcode(src, tmp_path / "out.mp4", BRAND, _settings(max_output_s=2.0, max_decoded_fps=25))
     assert result.footage_frames == 50
+
+
+@pytest.fixture(scope="module")
+def stuck_1080p(clips: Path) -> Path:
+    """20,000 1080p pictures on one timestamp: seconds of decoding, of which only the first picture
+    reaches the encoder; the frame bound (7,200 by default) ends it after about a third."""
+    return make_stuck_timestamps(clips / "stuck-1080p.mkv", frames=20_000, width=1920, height=1080)
+
+
+def test_a_stop_is_heard_while_decoding_pictures_that_never_reach_the_encoder(
+    stuck_1080p: Path, tmp_path: Path
+) -> None:
+    stop = threading.Event()
+    # The stop comes once the intro card is written, while the decoder works through the pictures.
+    with pytest.raises(Cancelled):
+        transcode(
+            stuck_1080p, tmp_path / "out.mp4", BRAND, _settings(),
+            on_progress=lambda _: stop.set(), should_stop=stop.is_set,
+        )  # fmt: skip
+    assert list(tmp_path.iterdir()) == []

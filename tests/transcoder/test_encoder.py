@@ -13,7 +13,8 @@ import pytest
 
 from anb_devstack.brand import ASSETS_DIR
 from anb_transcoder.cards import encoded_card
-from anb_transcoder.encoder import Cancelled, Encoder
+from anb_transcoder.encoder import Encoder
+from anb_transcoder.outcomes import Cancelled
 from anb_transcoder.x264 import OutputFormat
 
 OUTPUT = OutputFormat(Fraction(25), 1280, 720, "veryfast", 23)
@@ -96,9 +97,13 @@ def test_cards_from_another_format_are_encoded_in_place(
     assert _reference_decoder_errors(dst) == ""
 
 
+def _stop() -> None:
+    raise Cancelled
+
+
 def test_a_stop_request_is_seen_while_cards_are_copied(tmp_path: Path) -> None:
     with (
         pytest.raises(Cancelled),
-        Encoder(tmp_path / "out.mp4", OUTPUT, lambda _: None, lambda: True) as encoder,
+        Encoder(tmp_path / "out.mp4", OUTPUT, lambda _: None, _stop) as encoder,
     ):
         encoder.card(encoded_card(ASSETS_DIR / "intro.png", CARD_FRAMES, OUTPUT))

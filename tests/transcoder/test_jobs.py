@@ -205,12 +205,12 @@ async def test_missing_original_fails_the_video(
     assert await _reason(seeder, video_id) == Reason(ProcessingFailure.MISSING_ORIGINAL)
 
 
-async def test_delete_during_processing_leaves_nothing(
-    worker_settings: WorkerSettings, queues: Queues, seeder: Seeder, slow_clip: Path, temp_dir: Path
+async def _delete_under_way(
+    settings: WorkerSettings, queues: Queues, seeder: Seeder, video_id: uuid.UUID
 ) -> None:
-    video_id = await seeder.video(slow_clip)
+    """Run the video's job and delete the video, as its owner would, once the job reports progress."""
     await queues.send_job(video_id)
-    async with running(worker_settings):
+    async with running(settings):
 
         async def under_way() -> bool:
             row = await seeder.row(video_id)
@@ -219,8 +219,34 @@ async def test_delete_during_processing_leaves_nothing(
         await eventually(under_way, what="the transcode to make progress")
         await seeder.delete(video_id)
         await eventually(lambda: _empty(queues, queues.url), what="the message to be deleted")
+
+
+async def test_delete_during_processing_leaves_nothing(
+    worker_settings: WorkerSettings, queues: Queues, seeder: Seeder, slow_clip: Path, temp_dir: Path
+) -> None:
+    video_id = await seeder.video(slow_clip)
+    await _delete_under_way(worker_settings, queues, seeder, video_id)
     assert not await seeder.object_exists(keys.processed_key(video_id))
     assert list(temp_dir.iterdir()) == []
+
+
+async def test_delete_is_heard_while_decoding_pictures_that_never_reach_the_encoder(
+    worker_settings: WorkerSettings,
+    queues: Queues,
+    seeder: Seeder,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Progress stands still while the decoder works through pictures on one timestamp; the deletion
+    is still noticed, well before the frame bound (7,200 of these 20,000 pictures) would end the job."""
+    stuck = make_stuck_timestamps(tmp_path / "stuck.mkv", frames=20_000, width=1920, height=1080)
+    video_id = await seeder.video(stuck)
+    with caplog.at_level(logging.INFO):
+        await _delete_under_way(worker_settings, queues, seeder, video_id)
+    said = [record.getMessage() for record in caplog.records]
+    assert "video deleted during processing; output removed" in said
+    assert "video cannot be processed" not in said
+    assert not await seeder.object_exists(keys.processed_key(video_id))
 
 
 async def test_transient_failures_retry_then_fail_the_video_and_park_the_message(

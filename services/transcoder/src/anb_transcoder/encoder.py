@@ -14,31 +14,27 @@ from typing import Any
 import av
 from av.video.frame import PictureType
 
+from anb_transcoder.bounds import CHECK_EVERY
 from anb_transcoder.brand import load_card
 from anb_transcoder.cards import EncodedCard
 from anb_transcoder.x264 import OutputFormat
 
-STOP_CHECK_FRAMES = 8
-"""Frames between two ``should_stop`` polls: often enough to abort within a fraction of a second."""
 X264_MAX_REORDER = 2
 """Frames by which x264 at most decodes ahead of display (B-pyramid); without B-frames, none."""
 
 log = logging.getLogger(__name__)
 
 
-class Cancelled(Exception):
-    """``should_stop`` asked the transcode to stop; nothing was written."""
-
-
 class Encoder:
-    """Takes the intro card, the footage frames and the outro card, in that order."""
+    """Takes the intro card, the footage frames and the outro card, in that order; calls ``check``
+    every ``CHECK_EVERY`` frames, and what it raises ends the writing."""
 
     def __init__(
         self,
         dst: Path,
         output: OutputFormat,
         on_frames: Callable[[int], None],
-        should_stop: Callable[[], bool] | None,
+        check: Callable[[], None] | None,
     ) -> None:
         self._out = av.open(str(dst), "w", format="mp4", container_options={"movflags": "+faststart"})
         try:
@@ -49,7 +45,7 @@ class Encoder:
         self._output = output
         self._extradata = bytes(self._stream.codec_context.extradata or b"")
         self._on_frames = on_frames
-        self._should_stop = should_stop
+        self._check = check
         self._frames = 0
         self._packets = 0
         self._reorder = X264_MAX_REORDER if self._stream.codec_context.has_b_frames else 0
@@ -104,9 +100,8 @@ class Encoder:
 
     def _advance(self, frames: int) -> None:
         before, self._frames = self._frames, self._frames + frames
-        stop_due = self._frames // STOP_CHECK_FRAMES != before // STOP_CHECK_FRAMES
-        if stop_due and self._should_stop is not None and self._should_stop():
-            raise Cancelled
+        if self._check is not None and self._frames // CHECK_EVERY != before // CHECK_EVERY:
+            self._check()
         self._on_frames(self._frames)
 
     def _drain(self) -> None:

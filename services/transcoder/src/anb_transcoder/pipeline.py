@@ -21,11 +21,13 @@ from av.stream import Discard
 from av.video.stream import VideoStream
 
 from anb_common.media import ACCEPTED_CODECS, MediaRejected, clockwise_rotation, safe_open, stream_duration_s
-from anb_common.reasons import ProcessingFailure, Reason, Value
+from anb_common.reasons import ProcessingFailure
+from anb_transcoder.bounds import CHECK_EVERY, Bounds
 from anb_transcoder.brand import BrandAssets, load_logo
 from anb_transcoder.cards import encoded_card
-from anb_transcoder.encoder import Cancelled, Encoder
+from anb_transcoder.encoder import Encoder
 from anb_transcoder.graph import FootageGraph
+from anb_transcoder.outcomes import Cancelled, UnprocessableVideo
 from anb_transcoder.settings import ProcessingSettings
 from anb_transcoder.stages import in_background
 from anb_transcoder.x264 import OutputFormat
@@ -39,17 +41,6 @@ _BATCHES_AHEAD = 8
 the encoder."""
 
 log = logging.getLogger(__name__)
-
-
-class UnprocessableVideo(Exception):
-    """The input can never be transcoded (not a video, nothing decodable, a bound hit).
-
-    ``reason`` is what the video row stores (a code with values, worded for players by the
-    gateway); the message, in English, is for the log."""
-
-    def __init__(self, code: ProcessingFailure, why: str, **values: Value) -> None:
-        super().__init__(why)
-        self.reason = Reason(code, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +66,15 @@ def transcode(
 ) -> TranscodeResult:
     """Write the processed video of ``src`` to ``dst`` (blocking; run it off the event loop).
 
-    Raises ``UnprocessableVideo`` for input that will never work, ``Cancelled`` when ``should_stop``
-    returned true; on any failure ``dst`` is left absent. ``on_progress`` gets the percent of output
+    Raises ``UnprocessableVideo`` for input that will never work or breaks a bound of ``settings``,
+    ``Cancelled`` when ``should_stop`` returned true (both checked while decoding and while encoding,
+    see ``bounds``); on any failure ``dst`` is left absent. ``on_progress`` gets the percent of output
     frames written each time it changes (at most 101 calls; the caller decides how often to store it).
     """
     partial = dst.with_name(f".{dst.name}.partial")
     try:
-        result = _transcode(src, partial, brand, settings, _Progress(on_progress), should_stop)
+        bounds = Bounds(settings, should_stop)
+        result = _transcode(src, partial, brand, settings, _Progress(on_progress), bounds)
         partial.replace(dst)
         return result
     except (UnprocessableVideo, Cancelled, OSError, MemoryError):
@@ -102,7 +95,7 @@ def _transcode(
     brand: BrandAssets,
     settings: ProcessingSettings,
     progress: _Progress,
-    should_stop: Callable[[], bool] | None,
+    bounds: Bounds,
 ) -> TranscodeResult:
     try:
         media = safe_open(src)
@@ -151,8 +144,7 @@ def _transcode(
                     height=first.height,
                 ) from exc
 
-        max_pictures = math.ceil(settings.max_output_s * settings.max_decoded_fps)
-        frames = in_background(_decode(media, stream, settings.max_output_s, max_pictures), _DECODED_AHEAD)
+        frames = in_background(_decode(media, stream, settings.max_output_s, bounds), _DECODED_AHEAD)
         batches = in_background(_fitted(frames, graph_for), _BATCHES_AHEAD)
         try:
             footage = 0
@@ -166,7 +158,7 @@ def _transcode(
                 intro, outro = (
                     encoded_card(card, card_frames, output) for card in (brand.intro, brand.outro)
                 )
-                with Encoder(dst, output, progress.update, should_stop) as encoder:
+                with Encoder(dst, output, progress.update, bounds.check) as encoder:
                     encoder.card(intro)
                     for ready in _with_first(first, batches):
                         footage += encoder.footage(ready, footage_limit - footage)
@@ -210,13 +202,13 @@ def _fitted(
 
 
 def _decode(
-    media: av.container.InputContainer, stream: VideoStream, limit_s: float, max_pictures: int
+    media: av.container.InputContainer, stream: VideoStream, limit_s: float, bounds: Bounds
 ) -> Iterator[av.VideoFrame]:
     """Decoded frames with strictly increasing timestamps rebased to 0, up to ``limit_s`` seconds.
 
     Frames without a timestamp or going back in time (broken muxing) are dropped: the graph needs
     monotonic input. Damaged packets are skipped and damage in the container ends the footage there,
-    as players do; the caller notices when nothing decoded at all. More than ``max_pictures``
+    as players do; the caller notices when nothing decoded at all. More than ``bounds.max_pictures``
     pictures handed to the decoder fail the video: a file can pack millions of tiny pictures into
     its first seconds, or give them all one timestamp, so that ``limit_s`` never ends the decoding.
     """
@@ -232,10 +224,10 @@ def _decode(
             return
         if packet.size:  # the empty packets at the end only flush the decoder
             pictures += 1
-            if pictures > max_pictures:
-                raise UnprocessableVideo(
-                    ProcessingFailure.TOO_MANY_FRAMES, "frame bound reached", max_frames=max_pictures
-                )
+            if pictures > bounds.max_pictures:
+                raise bounds.too_many_pictures()
+            if pictures % CHECK_EVERY == 0:
+                bounds.check()
         try:
             decoded = stream.decode(packet)
         except av.FFmpegError:

@@ -1,4 +1,4 @@
-"""Progress from the transcode thread to ``videos.progress``, written at most once per interval."""
+"""Progress from the transcode thread to ``videos.progress``, written once per interval."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ class ProgressReporter:
     """``update`` is called from the transcode thread and only stores the number; a task on the
     event loop writes the latest value every interval. When the write finds the row no longer in
     ``processing`` (deleted by its owner, finished by a duplicate), ``lost`` turns true and ``stop``
-    is set, so the transcode ends early instead of producing a video nobody will keep."""
+    is set, so the transcode ends early instead of producing a video nobody will keep.
+
+    The value is written even when it has not changed: the write is how a deletion is noticed, and
+    a transcode can decode for a long while without writing a frame (pictures that all carry one
+    timestamp)."""
 
     def __init__(
         self, videos: VideoStore, video_id: uuid.UUID, interval_s: float, stop: threading.Event
@@ -29,7 +33,6 @@ class ProgressReporter:
         self._interval_s = interval_s
         self._stop = stop
         self._latest = 0
-        self._written = 0
         self._task: asyncio.Task[None] | None = None
         self.lost = False
 
@@ -52,16 +55,12 @@ class ProgressReporter:
     async def _write_periodically(self) -> None:
         while True:
             await asyncio.sleep(self._interval_s)
-            latest = self._latest
-            if latest == self._written:
-                continue
             try:
-                still_ours = await self._videos.progress(self._video_id, latest)
+                still_ours = await self._videos.progress(self._video_id, self._latest)
             except Exception as exc:
                 # Progress is informative only; a database hiccup must not fail the transcode.
                 log_failure(log, "could not record progress", exc)
                 continue
-            self._written = latest
             if not still_ours:
                 log.info("video no longer processing (deleted or finished elsewhere); stopping")
                 self.lost = True
