@@ -79,3 +79,12 @@ def test_a_stop_is_heard_while_decoding_pictures_that_never_reach_the_encoder(
             on_progress=lambda _: stop.set(), should_stop=stop.is_set,
         )  # fmt: skip
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_transcode_fails_past_its_wall_time(stuck_1080p: Path, tmp_path: Path) -> None:
+    # A frame bound above the file's 20,000 pictures leaves the wall time as the only bound.
+    settings = _settings(max_decoded_fps=1000, max_transcode_s=1)
+    with pytest.raises(UnprocessableVideo) as failure:
+        transcode(stuck_1080p, tmp_path / "out.mp4", BRAND, settings)
+    assert failure.value.reason == Reason(ProcessingFailure.TOOK_TOO_LONG, {"max_s": 1.0})
+    assert list(tmp_path.iterdir()) == []

@@ -34,6 +34,8 @@ class ProcessingSettings(BaseSettings):
     """Largest picture (width x height) the decoder allocates; ingest takes at most 4096 px a side."""
     max_decoded_fps: float = Field(default=240.0, gt=0)
     """Pictures a job decodes per second of kept footage at most (ingest allows 120 fps); more fails it."""
+    max_transcode_s: float = Field(default=180.0, gt=0)
+    """Wall time one transcode may take (30 s of 1080p takes 5-20 s on two cores); past it the video fails."""
 
 
 class WorkerOptions(BaseSettings):
