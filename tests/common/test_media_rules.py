@@ -21,6 +21,7 @@ def _facts(**changes: object) -> MediaFacts:
         "fps": Fraction(30),
         "rotation": 0,
         "pix_fmt": "yuv420p",
+        "frames": 900,
     }
     return MediaFacts(**{**base, **changes})  # type: ignore[arg-type]
 
@@ -49,6 +50,9 @@ def _size(width: int, height: int, **bound: int) -> Reason:
         ({"width": 4096, "height": 2160}, None),
         ({"width": 4097, "height": 2160}, _size(4097, 2160, max_long_side_px=4096)),
         ({"width": 8192, "height": 8184}, _size(8192, 8184, max_long_side_px=4096)),
+        ({"frames": 3600}, None),
+        ({"frames": 3601}, Reason("frame_rate", {"fps": 120.03, "max_fps": 120})),
+        ({"frames": 3_000_000}, Reason("frame_rate", {"fps": 100_000.0, "max_fps": 120})),
     ],
 )
 def test_rules(changes: dict[str, object], reason: Reason | None) -> None:
@@ -64,5 +68,6 @@ def test_rules(changes: dict[str, object], reason: Reason | None) -> None:
 
 def test_limits_come_from_settings() -> None:
     check(
-        _facts(duration_s=5.0, width=640, height=360), UploadLimits(min_duration_s=1, min_short_side_px=360)
+        _facts(duration_s=5.0, width=640, height=360, frames=150),
+        UploadLimits(min_duration_s=1, min_short_side_px=360),
     )

@@ -1,8 +1,8 @@
 """Hostile inputs and the client side of the hostile-input and security tests.
 
-File surgery on real clips (MP4 boxes, the H.264 SPS, Matroska elements), a small synchronous API
-client, and the checks every upload must pass: a 400 with a detail, or a video that ends ``processed``
-or ``failed`` with a reason, never stuck.
+File surgery on real clips (MP4 boxes, Matroska elements; the H.264 SPS is ``clips.with_sps_size``),
+a small synchronous API client, and the checks every upload must pass: a 400 with a detail, or a
+video that ends ``processed`` or ``failed`` with a reason, never stuck.
 """
 
 from __future__ import annotations
@@ -98,18 +98,6 @@ def set_sample_entry_size(data: bytes, width: int, height: int) -> bytes:
     return bytes(out)
 
 
-def set_sps_size(data: bytes, width_mbs: int, height_map_units: int) -> bytes:
-    """Rewrite the SPS inside avcC so that the decoder believes the picture is that many macroblocks
-    wide and map units high: the real slices then describe a picture of another size."""
-    box = find_box(data, b"avcC")
-    payload = data[box.offset + 8 : box.end]
-    (sps_len,) = struct.unpack_from(">H", payload, 6)
-    sps = payload[8 : 8 + sps_len]
-    new_sps = _patched_sps(sps, width_mbs, height_map_units)
-    new_payload = payload[:6] + struct.pack(">H", len(new_sps)) + new_sps + payload[8 + sps_len :]
-    return replace_payload(data, box, new_payload)
-
-
 def with_mdat_damaged(data: bytes, fraction: float, fill: bytes | None = None) -> bytes:
     """The mdat from ``fraction`` of its length on overwritten (same length, zeros unless ``fill``)."""
     box = find_box(data, b"mdat")
@@ -151,83 +139,6 @@ def empty_track_mp4(path: Path) -> bytes:
         video.width, video.height, video.pix_fmt = 1920, 1080, "yuv420p"
         out.start_encoding()  # header and trailer are written although no packet ever is
     return path.read_bytes()
-
-
-# --- H.264 SPS bit surgery ----------------------------------------------------------------------
-
-
-def _unescape(nal: bytes) -> bytes:
-    return nal.replace(b"\x00\x00\x03", b"\x00\x00")
-
-
-def _escape(rbsp: bytes) -> bytes:
-    out = bytearray()
-    zeros = 0
-    for byte in rbsp:
-        if zeros >= 2 and byte <= 3:
-            out.append(3)
-            zeros = 0
-        out.append(byte)
-        zeros = zeros + 1 if byte == 0 else 0
-    return bytes(out)
-
-
-class _Bits:
-    def __init__(self, data: bytes) -> None:
-        self.bits = "".join(f"{byte:08b}" for byte in data)
-        self.at = 0
-
-    def u(self, n: int) -> int:
-        value = int(self.bits[self.at : self.at + n], 2) if n else 0
-        self.at += n
-        return value
-
-    def ue(self) -> int:
-        zeros = 0
-        while self.bits[self.at] == "0":
-            zeros += 1
-            self.at += 1
-        return self.u(zeros + 1) - 1
-
-
-def _ue_bits(value: int) -> str:
-    code = f"{value + 1:b}"
-    return "0" * (len(code) - 1) + code
-
-
-_HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
-
-
-def _patched_sps(sps: bytes, width_mbs: int, height_map_units: int) -> bytes:
-    rbsp = _unescape(sps)
-    bits = _Bits(rbsp)
-    bits.u(8)  # NAL header
-    profile = bits.u(8)
-    bits.u(16)  # constraint flags, level
-    bits.ue()  # seq_parameter_set_id
-    if profile in _HIGH_PROFILES:
-        if bits.ue() == 3:  # chroma_format_idc
-            bits.u(1)
-        bits.ue()
-        bits.ue()
-        bits.u(1)
-        if bits.u(1):
-            raise ValueError("SPS with scaling matrices: not supported by this patcher")
-    bits.ue()  # log2_max_frame_num_minus4
-    poc_type = bits.ue()
-    if poc_type == 0:
-        bits.ue()
-    elif poc_type == 1:
-        raise ValueError("pic_order_cnt_type 1: not supported by this patcher")
-    bits.ue()  # max_num_ref_frames
-    bits.u(1)  # gaps_in_frame_num_allowed
-    start = bits.at
-    bits.ue()
-    bits.ue()
-    rest = bits.bits[bits.at :].rstrip("0")  # ends with the rbsp stop bit
-    body = bits.bits[:start] + _ue_bits(width_mbs - 1) + _ue_bits(height_map_units - 1) + rest
-    body += "0" * (-len(body) % 8)
-    return _escape(int(body, 2).to_bytes(len(body) // 8, "big"))
 
 
 # --- Matroska -----------------------------------------------------------------------------------

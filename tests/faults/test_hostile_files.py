@@ -25,7 +25,6 @@ from hostile import (
     service_pids,
     set_matroska_pixel_size,
     set_sample_entry_size,
-    set_sps_size,
     set_tkhd_size,
     set_vp9_keyframe_size,
     upload,
@@ -45,6 +44,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anb_devstack import invariants
+from anb_devstack.clips import with_sps_size
 from anb_devstack.running import RunningPlatform
 
 pytestmark = pytest.mark.slow
@@ -171,10 +171,10 @@ def _targeted(clips: Clips, scratch: Path) -> dict[str, tuple[bytes, str]]:
         "mdat random from halfway": (with_mdat_damaged(mp4, 0.5, os.urandom(4096)), "settled"),
         "mdat zeroed after the first picture": (with_mdat_damaged(mp4, 0.05), "settled"),
         "faststart MP4 with the mdat cut halfway": (with_mdat_truncated(fast, 0.5), "settled"),
-        "SPS declares 4096x4096 (slices are 1080p)": (set_sps_size(mp4, 256, 256), "settled"),
+        "SPS declares 4096x4096 (slices are 1080p)": (with_sps_size(mp4, 256, 256), "settled"),
         # The largest the H.264 decoder takes (67 Mpixel frames, about 1 GB in a worker): over 4K, refused.
-        "SPS declares 8192x8184 (slices are 1080p)": (set_sps_size(mp4, 512, 512), "400"),
-        "SPS declares 16384x16384": (set_sps_size(mp4, 1024, 1024), "400"),
+        "SPS declares 8192x8184 (slices are 1080p)": (with_sps_size(mp4, 512, 512), "400"),
+        "SPS declares 16384x16384": (with_sps_size(mp4, 1024, 1024), "400"),
         "tkhd declares 65535x65535": (set_tkhd_size(mp4, 65535, 65535), "settled"),
         "avc1 declares 65535x65535": (set_sample_entry_size(mp4, 65535, 65535), "settled"),
         "WebM PixelWidth/PixelHeight 65535": (set_matroska_pixel_size(webm, 65535, 65535), "settled"),

@@ -47,6 +47,9 @@ class UploadRule(enum.StrEnum):
     """``duration_s`` and ``min_s`` or ``max_s``: the bound it broke."""
     RESOLUTION = "resolution"
     """``width``, ``height`` and ``min_short_side_px`` or ``max_long_side_px``."""
+    FRAME_RATE = "frame_rate"
+    """``fps`` (pictures per second of the clip; counting stops at twice the limit when the
+    container does not state its frame count) and ``max_fps``."""
     IDENTITY = "identity"
     """HTTP 401: the gateway's token for the request is missing, invalid or already used. Never the
     player's doing: the gateway answers its own error."""

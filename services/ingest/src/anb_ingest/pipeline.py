@@ -110,7 +110,7 @@ class Pipeline:
 async def _validate(local_copy: Path, limits: UploadLimits) -> MediaFacts:
     """Probe the spooled copy (in a thread: PyAV decodes a frame) and apply the media rules."""
     try:
-        facts = await asyncio.to_thread(probe, local_copy)
+        facts = await asyncio.to_thread(probe, local_copy, limits)
         check(facts, limits)
     except MediaRejected as exc:
         raise UploadRejected(exc.rule, exc.detail, **exc.reason.values) from exc

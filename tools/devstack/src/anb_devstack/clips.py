@@ -254,6 +254,107 @@ def _alias_entry(target: Path) -> bytes:
     return struct.pack(">I4sI", 12 + len(fixed) + len(records), b"alis", 0) + fixed + records
 
 
+# --- H.264 SPS surgery ------------------------------------------------------------------------
+
+
+def with_sps_size(data: bytes, width_mbs: int, height_map_units: int) -> bytes:
+    """An MP4 made by ``make_clip`` (moov after mdat) whose H.264 SPS tells the decoder the picture is
+    that many macroblocks wide and map units high (16 pixels each, less the clip's own cropping: 512
+    by 512 declares 8192x8184 for a 1080p clip), while the slices still describe the real picture."""
+    out = bytearray(data)
+    chain = _box_chain(out, [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd"])
+    stsd_at, stsd_size = chain[-1]
+    # stsd: header, version and flags, entry count; then the avc1 entry, whose avcC follows its fields.
+    avc1_at = stsd_at + 16
+    avcc_at = out.index(b"avcC", avc1_at, stsd_at + stsd_size) - 4
+    (avcc_size,) = struct.unpack_from(">I", out, avcc_at)
+    payload = bytes(out[avcc_at + 8 : avcc_at + avcc_size])
+    (sps_len,) = struct.unpack_from(">H", payload, 6)
+    sps = _patched_sps(payload[8 : 8 + sps_len], width_mbs, height_map_units)
+    new_payload = payload[:6] + struct.pack(">H", len(sps)) + sps + payload[8 + sps_len :]
+    grown = len(new_payload) - len(payload)
+    out[avcc_at + 8 : avcc_at + avcc_size] = new_payload
+    # Every enclosing box grows by as much (nothing after the moov is addressed by offset).
+    for at in [*(at for at, _ in chain), avc1_at, avcc_at]:
+        (size,) = struct.unpack_from(">I", out, at)
+        struct.pack_into(">I", out, at, size + grown)
+    return bytes(out)
+
+
+def _unescape(nal: bytes) -> bytes:
+    return nal.replace(b"\x00\x00\x03", b"\x00\x00")
+
+
+def _escape(rbsp: bytes) -> bytes:
+    out = bytearray()
+    zeros = 0
+    for byte in rbsp:
+        if zeros >= 2 and byte <= 3:
+            out.append(3)
+            zeros = 0
+        out.append(byte)
+        zeros = zeros + 1 if byte == 0 else 0
+    return bytes(out)
+
+
+class _Bits:
+    def __init__(self, data: bytes) -> None:
+        self.bits = "".join(f"{byte:08b}" for byte in data)
+        self.at = 0
+
+    def u(self, n: int) -> int:
+        value = int(self.bits[self.at : self.at + n], 2) if n else 0
+        self.at += n
+        return value
+
+    def ue(self) -> int:
+        zeros = 0
+        while self.bits[self.at] == "0":
+            zeros += 1
+            self.at += 1
+        return self.u(zeros + 1) - 1
+
+
+def _ue_bits(value: int) -> str:
+    code = f"{value + 1:b}"
+    return "0" * (len(code) - 1) + code
+
+
+_HIGH_PROFILES = {100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135}
+
+
+def _patched_sps(sps: bytes, width_mbs: int, height_map_units: int) -> bytes:
+    rbsp = _unescape(sps)
+    bits = _Bits(rbsp)
+    bits.u(8)  # NAL header
+    profile = bits.u(8)
+    bits.u(16)  # constraint flags, level
+    bits.ue()  # seq_parameter_set_id
+    if profile in _HIGH_PROFILES:
+        if bits.ue() == 3:  # chroma_format_idc
+            bits.u(1)
+        bits.ue()
+        bits.ue()
+        bits.u(1)
+        if bits.u(1):
+            raise ValueError("SPS with scaling matrices: not supported by this patcher")
+    bits.ue()  # log2_max_frame_num_minus4
+    poc_type = bits.ue()
+    if poc_type == 0:
+        bits.ue()
+    elif poc_type == 1:
+        raise ValueError("pic_order_cnt_type 1: not supported by this patcher")
+    bits.ue()  # max_num_ref_frames
+    bits.u(1)  # gaps_in_frame_num_allowed
+    start = bits.at
+    bits.ue()
+    bits.ue()
+    rest = bits.bits[bits.at :].rstrip("0")  # ends with the rbsp stop bit
+    body = bits.bits[:start] + _ue_bits(width_mbs - 1) + _ue_bits(height_map_units - 1) + rest
+    body += "0" * (-len(body) % 8)
+    return _escape(int(body, 2).to_bytes(len(body) // 8, "big"))
+
+
 _IN_ACCESS = 0x00000001
 _IN_OPEN = 0x00000020
 _EVENT = struct.Struct("iIII")

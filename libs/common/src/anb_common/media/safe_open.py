@@ -19,8 +19,15 @@ from anb_common.media.errors import MediaRejected
 from anb_common.media.sniff import SNIFF_BYTES, Container, sniff
 from anb_common.reasons import UploadRule
 
-# Decoders find_stream_info may open while probing: the accepted video codecs only.
+# The decoders of the accepted video codecs, the only ones any decoder option set here lets open.
 _DECODERS = "h264,hevc,vp9,libdav1d"
+
+
+def decoder_options(max_pixels: int) -> dict[str, str]:
+    """Options for a decoder opened on an upload: only an accepted codec opens, and no picture of
+    more than ``max_pixels`` is allocated (FFmpeg refuses it before allocating, however large the
+    size the stream declares)."""
+    return {"codec_whitelist": _DECODERS, "max_pixels": str(max_pixels)}
 
 
 def sniff_file(path: Path) -> Container:
@@ -32,8 +39,15 @@ def sniff_file(path: Path) -> Container:
     return container
 
 
-def safe_open(path: Path, container: Container | None = None) -> InputContainer:
+def safe_open(
+    path: Path, container: Container | None = None, *, max_pixels: int | None = None
+) -> InputContainer:
     """Open the local file ``path`` for reading with its demuxer pinned (sniffed unless given).
+
+    Opening runs FFmpeg's stream-info step, which may decode the first packets with an accepted
+    codec's decoder to learn the stream's parameters; ``max_pixels`` bounds the pictures those
+    decoders allocate (see ``decoder_options``). The decoder PyAV opens later to decode is another
+    one: whoever opens it bounds it too.
 
     Raises ``MediaRejected("not_a_video")`` when the bytes are not such a container or FFmpeg
     cannot parse them. The caller closes the returned container (it is a context manager).
@@ -48,7 +62,13 @@ def safe_open(path: Path, container: Container | None = None) -> InputContainer:
         options |= {"enable_drefs": "0", "use_absolute_path": "0"}
     try:
         # The explicit file: prefix keeps a name like "http:x" from being read as a URL.
-        return av.open(f"file:{path.resolve()}", format=container.demuxer, container_options=options)
+        return av.open(
+            f"file:{path.resolve()}",
+            format=container.demuxer,
+            container_options=options,
+            # Given to every stream's decoder in the stream-info step (the format ignores them).
+            options=decoder_options(max_pixels) if max_pixels is not None else None,
+        )
     except (av.FFmpegError, UnicodeDecodeError) as exc:
         raise MediaRejected(
             UploadRule.NOT_A_VIDEO, "The file is damaged or not a video we can read."
