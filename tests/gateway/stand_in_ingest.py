@@ -1,7 +1,9 @@
 """A stand-in for ingest's network side: a real HTTP server that records what the gateway sent it.
 
-Only for the gateway's proxy tests (what arrives, in how many chunks, with which headers); the real
-ingest is exercised by the e2e tests. It never parses the form: it counts bytes and answers as told.
+Only for the gateway's proxy tests (what arrives, in how many chunks, with which headers, a relay
+slot held open); the real ingest is behind the gateway in test_real_ingest.py and the e2e tests. It
+never parses the form: it counts bytes and answers as told, in ingest's own formats (anb_ingest.app):
+a video id when it accepts, a code with values when it refuses, Litestar's body when it fails.
 """
 
 from __future__ import annotations
@@ -9,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 
+from anb_common.reasons import Reason
 from anb_devstack.moto import free_port
+from anb_ingest.app import ACCEPTED_MESSAGE
 
 
 @dataclass
@@ -67,7 +72,20 @@ class StandInIngest:
         )
         await send({"type": "http.response.body", "body": body})
 
-    def reply(self, status: int, body: dict[str, Any]) -> None:
+    def accept(self, video_id: uuid.UUID) -> None:
+        """Answer the next uploads as ingest does when it takes one."""
+        body = {"message": ACCEPTED_MESSAGE, "task_id": str(video_id), "video_id": str(video_id)}
+        self._reply(202, body)
+
+    def refuse(self, status: int, reason: Reason) -> None:
+        """Answer the next uploads as ingest refuses: the code and its values, no prose."""
+        self._reply(status, {"status_code": status, "code": reason.code, "values": reason.values})
+
+    def fail(self) -> None:
+        """Answer the next uploads as ingest does on a bug of its own (Litestar's 500)."""
+        self._reply(500, {"status_code": 500, "detail": "Internal Server Error"})
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
         self.reply_status, self.reply_body = status, body
         self.first_chunk.clear()
 

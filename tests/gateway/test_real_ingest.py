@@ -1,5 +1,5 @@
 """The upload path end to end with the real ingest process behind the gateway (both uvicorn processes):
-a valid clip is accepted and listed, a bad file comes back as ingest's 400 through the gateway."""
+a valid clip is accepted and listed, a bad file comes back as ingest's 400 in the gateway's words."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from anb_common.aws import Aws
+from anb_common.reasons import Reason, UploadRule
 from anb_devstack.clips import make_clip
 from anb_devstack.moto import free_port
+from anb_gateway import wording
 from gateway.conftest import Gateway, Player, start_gateway, stop_gateway
 from gateway.test_upload import BOUNDARY, form, headers
 
@@ -100,7 +102,11 @@ async def test_a_file_that_is_not_a_video_gets_ingests_400(through: httpx.AsyncC
     body = form(b"this is not a video at all" * 100)
     response = await through.post("/api/videos/upload", content=body, headers=headers(owner, body))
     assert response.status_code == 400
-    assert set(response.json()) == {"status_code", "detail"}
+    # Ingest answers a code; the player reads the gateway's Spanish, naming the accepted formats.
+    assert response.json() == {
+        "status_code": 400,
+        "detail": wording.upload_refusal(Reason(UploadRule.NOT_A_VIDEO)),
+    }
     assert "MP4" in response.json()["detail"]
 
 
@@ -115,4 +121,5 @@ async def test_missing_title_is_400(through: httpx.AsyncClient, owner: Player, c
     )
     response = await through.post("/api/videos/upload", content=body, headers=headers(owner, body))
     assert response.status_code == 400
-    assert "title" in response.json()["detail"]
+    missing = Reason(UploadRule.MISSING_FIELD, {"field": "title"})
+    assert response.json() == {"status_code": 400, "detail": wording.upload_refusal(missing)}

@@ -14,7 +14,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anb_common import reasons
 from anb_common.db.models import Video, VideoStatus
+from anb_common.reasons import ProcessingFailure, Reason
+from anb_gateway import wording
 from gateway.conftest import Player, Videos, sign_up
 
 
@@ -169,14 +172,25 @@ async def test_detail_while_processing_shows_progress(
     assert body["error"] is None
 
 
-async def test_detail_of_a_failed_video_says_why(
-    api: httpx.AsyncClient, owner: Player, videos: Videos
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (
+            reasons.encode(Reason(ProcessingFailure.GAVE_UP, {"attempts": 3})),
+            "No pudimos procesar el video tras 3 intentos por un problema de nuestra parte. Súbalo de nuevo.",
+        ),
+        # Stored before reasons were codes (English, for logs): never shown, a Spanish sentence instead.
+        ("We could not process your video after several attempts.", wording.PROCESSING_FAILED),
+        (None, wording.PROCESSING_FAILED),
+    ],
+)
+async def test_detail_of_a_failed_video_says_why_in_spanish(
+    api: httpx.AsyncClient, owner: Player, videos: Videos, stored: str | None, shown: str
 ) -> None:
-    reason = "El archivo está dañado a partir del segundo 12."
-    video_id = await videos.add(owner.user_id, VideoStatus.FAILED, failure_reason=reason)
+    video_id = await videos.add(owner.user_id, VideoStatus.FAILED, failure_reason=stored)
     body = (await api.get(f"/api/videos/{video_id}", headers=owner.auth)).json()
     assert body["status"] == "failed"
-    assert body["error"] == reason
+    assert body["error"] == shown
     assert body["progress"] is None
 
 

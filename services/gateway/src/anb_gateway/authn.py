@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import SkipValidation
 
+from anb_gateway import wording
 from anb_gateway.tokens import InvalidToken, Tokens
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="anb"'}
@@ -28,11 +29,11 @@ def current_user(
 ) -> uuid.UUID:
     header = request.headers.get("authorization")
     if not header:
-        raise _refuse("Falta el encabezado Authorization: Bearer <access_token>.")
+        raise _refuse(wording.NO_AUTHORIZATION)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise _refuse("El encabezado Authorization debe tener la forma: Bearer <access_token>.")
+        raise _refuse(wording.BAD_AUTHORIZATION)
     try:
         return tokens.subject(token.strip())
     except InvalidToken:
-        raise _refuse("Token inválido o expirado.") from None
+        raise _refuse(wording.BEARER_REFUSED) from None

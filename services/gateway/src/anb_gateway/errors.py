@@ -12,6 +12,7 @@ from litestar.types import ExceptionHandlersMap
 
 from anb_common import logs
 from anb_common.db.outages import ASYNCPG_OUTAGES
+from anb_gateway import wording
 from anb_gateway.streamed_upload import close_if_streamed
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,7 @@ def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any
 
 
 def _internal_detail() -> str:
-    request_id = logs.current().get("request_id", "")
-    return f"Error interno del servidor (referencia {request_id})."
+    return wording.internal_error(logs.current().get("request_id", ""))
 
 
 # A database outage as asyncpg reports it, plus the socket-level errors of a connect that failed and
@@ -75,7 +75,7 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         log.warning("database unavailable in %s %s: %r", request.method, request.url.path, exc)
         return _body(
             503,
-            "Servicio no disponible temporalmente; intente de nuevo en unos segundos.",
+            wording.UNAVAILABLE,
             close_if_streamed(request, {"Retry-After": "5"}),
         )
     # The trace goes to the log with the request id bound by the edge middleware; the client gets the id.

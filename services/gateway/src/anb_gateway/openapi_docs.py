@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example, SecurityRequirement
 
+from anb_gateway import wording
 from anb_gateway.schemas.common import ErrorBody
 
 BEARER: list[SecurityRequirement] = [{"BearerAuth": []}]
@@ -18,7 +19,7 @@ def error(status_code: int, description: str, detail: str) -> ResponseSpec:
     )
 
 
-UNAUTHORIZED = error(401, "Falta el token, es inválido o expiró", "Token inválido o expirado.")
-FORBIDDEN = error(403, "El video pertenece a otro usuario", "El video pertenece a otro usuario.")
-NOT_FOUND = error(404, "No existe el video", "Video no encontrado.")
+UNAUTHORIZED = error(401, "Falta el token, es inválido o expiró", wording.BEARER_REFUSED)
+FORBIDDEN = error(403, "El video pertenece a otro usuario", wording.NOT_YOURS)
+NOT_FOUND = error(404, "No existe el video", wording.VIDEO_NOT_FOUND)
 BAD_PARAMETER = error(400, "Parámetro inválido", "limit: Expected `int` <= 100")

@@ -2,13 +2,14 @@
 
 The gateway does not parse the form; ingest does (it sniffs the container and probes the video). We
 only refuse what is certainly too big before reading it, count what actually arrives, add the caller's
-identity as a short-lived internal token, and relay ingest's answer. The route is marked as streamed
-(anb_gateway.streamed_upload): its error answers close the connection there, not here.
+identity as a short-lived internal token, and answer in the gateway's words: ingest answers a video id
+or a refusal as a code with values (``anb_common.reasons``), which ``wording`` turns into Spanish. The
+route is marked as streamed (anb_gateway.streamed_upload): its error answers close the connection
+there, not here.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -16,18 +17,42 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from anb_common import identity, logs
+from anb_common.reasons import Reason, Value
 from anb_common.settings import UploadLimits
+from anb_gateway import wording
+from anb_gateway.schemas.videos import UploadAccepted
 from anb_gateway.settings import HttpSettings
 from anb_gateway.streamed_upload import drain
 
 log = logging.getLogger(__name__)
 
 INGEST_PATH = "/internal/uploads"
-SATURATED = "El servicio de carga está saturado; intente de nuevo en unos minutos."
+# When to try again after ingest (or the relay's slots) could not take an upload: a restart or a
+# burst passes in well under a minute.
+_RETRY_UNAVAILABLE_S = 30
+
+
+class _IngestAccepted(msgspec.Struct):
+    """Ingest's 202 (anb_ingest.app): only the id is taken; the message players read is ours."""
+
+    video_id: uuid.UUID
+
+
+class _IngestRefusal(msgspec.Struct):
+    """Ingest's 4xx/503 (anb_ingest.app): an ``anb_common.reasons`` code and its values."""
+
+    code: str
+    values: dict[str, Value] = {}
+
+
+_accepted = msgspec.json.Decoder(_IngestAccepted)
+_refusal = msgspec.json.Decoder(_IngestRefusal)
+_encode = msgspec.json.Encoder().encode
 
 
 class _TooLarge(Exception):
@@ -38,9 +63,10 @@ class _ClientGone(Exception):
     """The client disconnected before sending the whole body."""
 
 
-def _error(status_code: int, detail: str) -> Response[bytes]:
-    body = json.dumps({"status_code": status_code, "detail": detail}, ensure_ascii=False).encode()
-    return Response(body, status_code=status_code, media_type="application/json")
+def _error(status_code: int, detail: str, retry_after_s: int | None = None) -> Response[bytes]:
+    body = _encode({"status_code": status_code, "detail": detail})
+    headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+    return Response(body, status_code=status_code, media_type="application/json", headers=headers)
 
 
 class IngestProxy:
@@ -73,11 +99,7 @@ class IngestProxy:
             await self._client.aclose()
 
     def _too_large(self) -> Response[bytes]:
-        return _error(
-            400,
-            f"video_file: el archivo supera el límite de {self._max_file // 1_000_000} MB "
-            f"(máximo {self.max_body} bytes de formulario).",
-        )
+        return _error(400, wording.too_large(self._max_file))
 
     async def _body(self, request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
         received = 0
@@ -95,7 +117,7 @@ class IngestProxy:
     async def forward(self, request: Request[Any, Any, Any], user_id: uuid.UUID) -> Response[bytes]:
         content_type = request.headers.get("content-type", "")
         if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
-            return _error(400, "El cuerpo debe ser multipart/form-data con los campos video_file y title.")
+            return _error(400, wording.NOT_MULTIPART)
         headers = {
             "Content-Type": content_type,
             identity.HEADER: identity.sign(user_id, self._key, method="POST", path=self._path),
@@ -104,50 +126,52 @@ class IngestProxy:
         declared = request.headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
-                return _error(400, "Content-Length no es un número válido.")
+                return _error(400, wording.BAD_CONTENT_LENGTH)
             if int(declared) > self.max_body:
                 return self._too_large()
             headers["Content-Length"] = declared
         if declared == "0":
-            return _error(400, "video_file: falta el archivo (cuerpo vacío).")
+            return _error(400, wording.EMPTY_BODY)
         assert self._client is not None, "IngestProxy.start() was not awaited"
         try:
             response = await self._client.post(self._url, content=self._body(request), headers=headers)
         except _TooLarge:
             return self._too_large()
         except _ClientGone:
-            return _error(400, "La conexión se cerró antes de recibir el archivo completo.")
+            return _error(400, wording.CLIENT_GONE)
         except httpx.PoolTimeout:
             log.warning(
                 "%d uploads already in flight to ingest; this one is refused", self._limits.max_connections
             )
-            return _error(503, SATURATED)
+            return _error(503, wording.UPLOADS_SATURATED, retry_after_s=_RETRY_UNAVAILABLE_S)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             log.error("ingest unreachable at %s", self._url)
-            return _error(503, "El servicio de carga no está disponible; intente de nuevo en unos minutos.")
+            return _error(503, wording.UPLOADS_UNAVAILABLE, retry_after_s=_RETRY_UNAVAILABLE_S)
         except httpx.TimeoutException:
             log.error("ingest did not answer within %.0f s", self._timeout.read or 0)
-            return _error(504, "El servicio de carga no respondió a tiempo; intente de nuevo.")
+            return _error(504, wording.UPLOADS_TIMED_OUT)
         except httpx.HTTPError as exc:
             log.error("upload to ingest failed: %r", exc)
-            return _error(502, "La carga se interrumpió entre servicios; intente de nuevo.")
+            return _error(502, wording.UPLOADS_INTERRUPTED)
         if response.status_code != 202:
             # Ingest may have answered before the whole body arrived; the client is still sending it.
             await drain(request)
         return self._relay(response)
 
     def _relay(self, response: httpx.Response) -> Response[bytes]:
+        """Ingest's answer in the gateway's words: ingest sends codes and ids, never player prose."""
         try:
-            detail = response.json()
-        except ValueError:
-            detail = None
-        if response.status_code in (202, 400) and isinstance(detail, dict):
-            return Response(response.content, status_code=response.status_code, media_type="application/json")
-        if response.status_code == 413 and isinstance(detail, dict):
-            # The contract answers an oversized file with 400, whichever side noticed it.
-            return _error(400, str(detail.get("detail") or "video_file: el archivo es demasiado grande."))
+            if response.status_code == 202:
+                video_id = _accepted.decode(response.content).video_id
+                answer = UploadAccepted(message=wording.ACCEPTED, task_id=video_id, video_id=video_id)
+                return Response(_encode(answer), status_code=202, media_type="application/json")
+            if response.status_code == 400:
+                refusal = _refusal.decode(response.content)
+                return _error(400, wording.upload_refusal(Reason(refusal.code, refusal.values)))
+        except msgspec.DecodeError:
+            pass  # not what ingest answers: below, as anything else unexpected
         if response.status_code == 503:
-            return _error(503, "El servicio de carga no está disponible; intente de nuevo en unos minutos.")
+            return _error(503, wording.UPLOADS_UNAVAILABLE, retry_after_s=_RETRY_UNAVAILABLE_S)
         # 401 from ingest means the internal keys disagree: our misconfiguration, not the client's.
         log.error("ingest answered %s: %s", response.status_code, response.text[:500])
-        return _error(502, "El servicio de carga respondió de forma inesperada; intente de nuevo.")
+        return _error(502, wording.UPLOADS_UNEXPECTED)

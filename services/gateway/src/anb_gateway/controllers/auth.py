@@ -12,15 +12,12 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
+from anb_gateway import wording
 from anb_gateway.deps import PasswordsDep, PoolDep, TokensDep
 from anb_gateway.openapi_docs import error
 from anb_gateway.ratelimit import RateLimiter
 from anb_gateway.repositories import users
 from anb_gateway.schemas.auth import LoginRequest, SignupRequest, SignupResponse, TokenResponse
-
-SIGNUP_MESSAGE = "Usuario creado exitosamente."
-BAD_CREDENTIALS = "Credenciales inválidas."
-
 
 AUTH_LIMITER = "auth_limiter"
 """The key of the login/signup RateLimiter in the app's state (a guard cannot receive dependencies)."""
@@ -32,7 +29,7 @@ async def throttle(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
     address = connection.client.host if connection.client else "unknown"
     if (retry_after := limiter.hit(address)) is not None:
         raise TooManyRequestsException(
-            detail=f"Demasiados intentos desde esta dirección; intente de nuevo en {retry_after} s.",
+            detail=wording.too_many_from_address(retry_after),
             headers={"Retry-After": str(retry_after)},
         )
 
@@ -46,9 +43,7 @@ _SIGNUP_EXAMPLE = {
     "city": "Bogotá",
     "country": "Colombia",
 }
-_TOO_MANY = error(
-    429, "Demasiados intentos", "Demasiados intentos desde esta dirección; intente de nuevo en 42 s."
-)
+_TOO_MANY = error(429, "Demasiados intentos", wording.too_many_from_address(42))
 
 
 class AuthController(Controller):
@@ -66,7 +61,10 @@ class AuthController(Controller):
                 description="Cuenta creada",
                 examples=[
                     Example(
-                        value={"message": SIGNUP_MESSAGE, "user_id": "9b2f1c1e-6a57-4c55-9d0b-1f1c2b3d4e5f"}
+                        value={
+                            "message": wording.SIGNED_UP,
+                            "user_id": "9b2f1c1e-6a57-4c55-9d0b-1f1c2b3d4e5f",
+                        }
                     )
                 ],
             ),
@@ -81,7 +79,7 @@ class AuthController(Controller):
         passwords: PasswordsDep,
     ) -> SignupResponse:
         if data.password1 != data.password2:
-            raise ValidationException(detail="password2: las contraseñas no coinciden.")
+            raise ValidationException(detail=wording.PASSWORDS_DIFFER)
         new_user = users.NewUser(
             first_name=data.first_name.strip(),
             last_name=data.last_name.strip(),
@@ -93,8 +91,8 @@ class AuthController(Controller):
         try:
             user_id = await users.create(pool, new_user)
         except users.DuplicateEmail:
-            raise ValidationException(detail="email: ya existe una cuenta con este correo.") from None
-        return SignupResponse(message=SIGNUP_MESSAGE, user_id=user_id)
+            raise ValidationException(detail=wording.EMAIL_TAKEN) from None
+        return SignupResponse(message=wording.SIGNED_UP, user_id=user_id)
 
     @post(
         "/login",
@@ -114,7 +112,7 @@ class AuthController(Controller):
                     )
                 ],
             ),
-            401: error(401, "Credenciales inválidas", BAD_CREDENTIALS),
+            401: error(401, "Credenciales inválidas", wording.BAD_CREDENTIALS),
             429: _TOO_MANY,
         },
     )
@@ -131,7 +129,7 @@ class AuthController(Controller):
         found = await users.credentials(pool, data.email.strip())
         verdict = await passwords.verify(found[1] if found else None, data.password)
         if found is None or not verdict.valid:
-            raise NotAuthorizedException(detail=BAD_CREDENTIALS)
+            raise NotAuthorizedException(detail=wording.BAD_CREDENTIALS)
         user_id = found[0]
         if verdict.new_hash is not None:
             await users.replace_hash(pool, user_id, verdict.new_hash)

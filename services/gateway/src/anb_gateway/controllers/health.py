@@ -8,6 +8,7 @@ import logging
 import msgspec
 from litestar import Response, get
 
+from anb_gateway import wording
 from anb_gateway.deps import PoolDep
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,6 @@ async def health(pool: PoolDep) -> Response[object]:
         await asyncio.wait_for(pool.fetchval("SELECT 1"), _PROBE_TIMEOUT_S)
     except Exception as exc:  # whatever the cause (refused, timeout, auth), we cannot serve
         log.warning("health check failed: %r", exc)
-        body = {"status": "unavailable", "status_code": 503, "detail": "La base de datos no responde."}
+        body = {"status": "unavailable", "status_code": 503, "detail": wording.DATABASE_DOWN}
         return Response(body, status_code=503)
     return Response(Health(status="ok"))

@@ -10,6 +10,7 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, Parameter
 
+from anb_gateway import wording
 from anb_gateway.authn import current_user
 from anb_gateway.deps import CurrentUser, PoolDep, StorageDep
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, UNAUTHORIZED, error
@@ -17,10 +18,6 @@ from anb_gateway.repositories import public
 from anb_gateway.repositories.public import VoteOutcome
 from anb_gateway.schemas.common import City, MessageBody, Offset
 from anb_gateway.schemas.public import PublicVideo, RankingEntry
-
-VOTED = "Voto registrado exitosamente."
-ALREADY_VOTED = "Ya has votado por este video."
-NO_SUCH_VIDEO = "No existe un video publicado con ese id."
 
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Filas por página (1–100).")]
 
@@ -53,22 +50,22 @@ class PublicController(Controller):
         dependencies={"user_id": Provide(current_user, sync_to_thread=False)},
         security=BEARER,
         responses={
-            400: error(400, "Voto repetido", ALREADY_VOTED),
+            400: error(400, "Voto repetido", wording.ALREADY_VOTED),
             401: UNAUTHORIZED,
-            404: error(404, "No existe el video publicado", NO_SUCH_VIDEO),
+            404: error(404, "No existe el video publicado", wording.NO_PUBLISHED_VIDEO),
         },
     )
     async def vote(self, video_id: FromPath[str], user_id: CurrentUser, pool: PoolDep) -> MessageBody:
         try:
             target = uuid.UUID(video_id)
         except ValueError:
-            raise NotFoundException(detail=NO_SUCH_VIDEO) from None
+            raise NotFoundException(detail=wording.NO_PUBLISHED_VIDEO) from None
         outcome = await public.vote(pool, user_id, target)
         if outcome is VoteOutcome.NOT_FOUND:
-            raise NotFoundException(detail=NO_SUCH_VIDEO)
+            raise NotFoundException(detail=wording.NO_PUBLISHED_VIDEO)
         if outcome is VoteOutcome.DUPLICATE:
-            raise ValidationException(detail=ALREADY_VOTED)
-        return MessageBody(message=VOTED)
+            raise ValidationException(detail=wording.ALREADY_VOTED)
+        return MessageBody(message=wording.VOTED)
 
     @get("/rankings", summary="Clasificación de jugadores por votos", responses={400: BAD_PARAMETER})
     async def rankings(

@@ -16,6 +16,8 @@ from litestar.params import FromPath, Parameter
 
 from anb_common.db.models import VideoStatus
 from anb_common.keys import processed_key
+from anb_common.reasons import Reason, UploadRule
+from anb_gateway import wording
 from anb_gateway.authn import current_user
 from anb_gateway.deps import CurrentUser, IngestDep, ListingsDep, PoolDep, StorageDep
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, error
@@ -25,12 +27,6 @@ from anb_gateway.schemas.common import Offset
 from anb_gateway.schemas.videos import UploadAccepted, VideoAction, VideoDetail, VideoSummary
 from anb_gateway.streamed_upload import STREAMED_ROUTE
 
-DELETED = "El video ha sido eliminado exitosamente."
-PUBLISHED = "El video ha sido publicado para votación."
-NOT_FOUND_DETAIL = "Video no encontrado."
-FORBIDDEN_DETAIL = "El video pertenece a otro usuario."
-PUBLISHED_UNDELETABLE = "El video está publicado para votación y no puede eliminarse."
-
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Videos por página (1–100).")]
 
 
@@ -39,14 +35,14 @@ def parse_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise NotFoundException(detail=NOT_FOUND_DETAIL) from None
+        raise NotFoundException(detail=wording.VIDEO_NOT_FOUND) from None
 
 
 def _check(outcome: Outcome) -> None:
     if outcome is Outcome.NOT_FOUND:
-        raise NotFoundException(detail=NOT_FOUND_DETAIL)
+        raise NotFoundException(detail=wording.VIDEO_NOT_FOUND)
     if outcome is Outcome.NOT_OWNER:
-        raise PermissionDeniedException(detail=FORBIDDEN_DETAIL)
+        raise PermissionDeniedException(detail=wording.NOT_YOURS)
 
 
 def _progress(video: VideoRow) -> int | None:
@@ -102,16 +98,20 @@ class VideosController(Controller):
                 examples=[
                     Example(
                         value={
-                            "message": "Video subido correctamente. Procesamiento en curso.",
+                            "message": wording.ACCEPTED,
                             "task_id": "0b8e6a7e-3f0c-4d7c-9a35-5c1f0d7b2a11",
                             "video_id": "0b8e6a7e-3f0c-4d7c-9a35-5c1f0d7b2a11",
                         }
                     )
                 ],
             ),
-            400: error(400, "Archivo rechazado", "video_file: la duración debe estar entre 20 y 60 s."),
+            400: error(
+                400,
+                "Archivo rechazado",
+                wording.upload_refusal(Reason(UploadRule.DURATION, {"duration_s": 10.0, "min_s": 20})),
+            ),
             401: UNAUTHORIZED,
-            503: error(503, "Servicio de carga no disponible", "El servicio de carga no está disponible."),
+            503: error(503, "Servicio de carga no disponible", wording.UPLOADS_UNAVAILABLE),
         },
     )
     async def upload(
@@ -171,9 +171,9 @@ class VideosController(Controller):
     ) -> VideoDetail:
         video = await videos.get(pool, parse_id(video_id))
         if video is None:
-            raise NotFoundException(detail=NOT_FOUND_DETAIL)
+            raise NotFoundException(detail=wording.VIDEO_NOT_FOUND)
         if video.user_id != user_id:
-            raise PermissionDeniedException(detail=FORBIDDEN_DETAIL)
+            raise PermissionDeniedException(detail=wording.NOT_YOURS)
         processed = video.status == VideoStatus.PROCESSED and video.processed_key is not None
         failed = video.status == VideoStatus.FAILED
         return VideoDetail(
@@ -189,7 +189,7 @@ class VideosController(Controller):
             votes=video.vote_count,
             published=video.published,
             progress=_progress(video),
-            error=(video.failure_reason or "El procesamiento falló.") if failed else None,
+            error=wording.processing_failure(video.failure_reason) if failed else None,
         )
 
     @delete(
@@ -197,7 +197,7 @@ class VideosController(Controller):
         status_code=200,
         summary="Eliminar uno de mis videos (también durante el procesamiento)",
         responses={
-            400: error(400, "El video está publicado", PUBLISHED_UNDELETABLE),
+            400: error(400, "El video está publicado", wording.PUBLISHED_UNDELETABLE),
             401: UNAUTHORIZED,
             403: FORBIDDEN,
             404: NOT_FOUND,
@@ -222,8 +222,8 @@ class VideosController(Controller):
             listings.changed(user_id)
         _check(outcome)
         if outcome is Outcome.PUBLISHED:
-            raise ValidationException(detail=PUBLISHED_UNDELETABLE)
-        return VideoAction(message=DELETED, video_id=target)
+            raise ValidationException(detail=wording.PUBLISHED_UNDELETABLE)
+        return VideoAction(message=wording.DELETED, video_id=target)
 
     # PUT answers as POST does: clients written against other implementations of this API use PUT.
     @route(
@@ -232,7 +232,7 @@ class VideosController(Controller):
         status_code=200,
         summary="Publicar un video procesado para votación",
         responses={
-            400: error(400, "El video no se puede publicar", "El video aún no ha sido procesado."),
+            400: error(400, "El video no se puede publicar", wording.NOT_PROCESSED_YET),
             401: UNAUTHORIZED,
             403: FORBIDDEN,
             404: NOT_FOUND,
@@ -243,7 +243,7 @@ class VideosController(Controller):
         outcome = await videos.publish(pool, target, user_id)
         _check(outcome)
         if outcome is Outcome.PUBLISHED:
-            raise ValidationException(detail="El video ya está publicado.")
+            raise ValidationException(detail=wording.ALREADY_PUBLISHED)
         if outcome is Outcome.NOT_PROCESSED:
-            raise ValidationException(detail="El video aún no ha sido procesado.")
-        return VideoAction(message=PUBLISHED, video_id=target)
+            raise ValidationException(detail=wording.NOT_PROCESSED_YET)
+        return VideoAction(message=wording.PUBLISHED, video_id=target)

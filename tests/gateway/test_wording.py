@@ -1,0 +1,163 @@
+"""What players read: every refusal and failure code, worded in Spanish with the rule and its limit."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from anb_common.reasons import ProcessingFailure, Reason, UploadRule, encode
+from anb_gateway import wording
+
+# (reason, what the player reads): every UploadRule, with the values ingest sends.
+UPLOAD_REFUSALS = [
+    (
+        Reason(UploadRule.TOO_LARGE, {"limit_bytes": 100_000_000}),
+        "video_file: el archivo supera el límite de 100 MB.",
+    ),
+    (
+        Reason(UploadRule.TOO_LARGE, {"limit_bytes": 2_500_000}),
+        "video_file: el archivo supera el límite de 2,5 MB.",
+    ),
+    (Reason(UploadRule.EMPTY_FILE), "video_file: el archivo está vacío."),
+    (
+        Reason(UploadRule.MISSING_FIELD, {"field": "title"}),
+        "title: falta este campo del formulario (se requieren video_file y title).",
+    ),
+    (
+        Reason(UploadRule.DUPLICATE_FIELD, {"field": "video_file"}),
+        "video_file: el campo se envió más de una vez; envíelo una sola vez.",
+    ),
+    (Reason(UploadRule.MALFORMED_FORM), wording.NOT_MULTIPART),
+    (
+        Reason(UploadRule.TITLE, {"min_chars": 1, "max_chars": 200}),
+        "title: el título debe tener entre 1 y 200 caracteres.",
+    ),
+    (
+        Reason(UploadRule.NOT_A_VIDEO),
+        "video_file: el archivo no es un video admitido (contenedores MP4, MOV, WebM o MKV con video "
+        "H.264, HEVC, VP9 o AV1).",
+    ),
+    (Reason(UploadRule.NO_VIDEO_STREAM), "video_file: el archivo no contiene una pista de video."),
+    (Reason(UploadRule.UNDECODABLE), "video_file: la pista de video está dañada y no se puede reproducir."),
+    (
+        Reason(UploadRule.CODEC, {"codec": "mpeg4"}),
+        "video_file: el video está codificado en mpeg4; se admiten H.264, HEVC, VP9 y AV1.",
+    ),
+    (
+        Reason(UploadRule.DURATION, {"duration_s": 10.0, "min_s": 20.0}),
+        "video_file: el video dura 10,0 s; debe durar al menos 20 s.",
+    ),
+    (
+        Reason(UploadRule.DURATION, {"duration_s": 61.25, "max_s": 60.0}),
+        "video_file: el video dura 61,2 s; debe durar como máximo 60 s.",
+    ),
+    (
+        Reason(UploadRule.RESOLUTION, {"width": 1280, "height": 720, "min_short_side_px": 1080}),
+        "video_file: el video mide 1280x720 píxeles; su lado menor debe medir al menos 1080 píxeles (1080p).",
+    ),
+    (
+        Reason(UploadRule.RESOLUTION, {"width": 8192, "height": 4320, "max_long_side_px": 4096}),
+        "video_file: el video mide 8192x4320 píxeles; su lado mayor debe medir como máximo 4096 píxeles "
+        "(4K).",
+    ),
+    (
+        Reason("frame_rate", {"fps": 500.0, "max_fps": 120}),
+        "video_file: el video tiene 500 imágenes por segundo; debe tener como máximo 120.",
+    ),
+    (Reason(UploadRule.IDENTITY), wording.UPLOADS_UNEXPECTED),
+    (Reason(UploadRule.UNAVAILABLE), wording.UPLOADS_UNAVAILABLE),
+]
+
+# (reason, what the player reads): every ProcessingFailure, with the values the transcoder stores.
+FAILURES = [
+    (Reason(ProcessingFailure.DAMAGED), "El archivo está dañado y no se pudo decodificar. Súbalo de nuevo."),
+    (
+        Reason(ProcessingFailure.MISSING_ORIGINAL),
+        "El archivo original ya no está disponible. Súbalo de nuevo.",
+    ),
+    (
+        Reason(ProcessingFailure.GAVE_UP, {"attempts": 3}),
+        "No pudimos procesar el video tras 3 intentos por un problema de nuestra parte. Súbalo de nuevo.",
+    ),
+    (
+        Reason(ProcessingFailure.UNSUPPORTED_CODEC, {"codec": "prores"}),
+        "El video está codificado en prores, que no podemos procesar; se admiten H.264, HEVC, VP9 y AV1.",
+    ),
+    (
+        Reason(
+            ProcessingFailure.UNSUPPORTED_PICTURE, {"pix_fmt": "yuv444p12le", "width": 1920, "height": 1080}
+        ),
+        "La imagen del video (1920x1080 píxeles, formato yuv444p12le) no se puede procesar; grábelo en un "
+        "formato común (por ejemplo H.264, 1080p).",
+    ),
+    (
+        Reason(ProcessingFailure.DAMAGED_MIDWAY),
+        "Parte del video está dañada o cambia de tamaño o formato a mitad de la grabación; no se pudo "
+        "procesar.",
+    ),
+    (
+        Reason(ProcessingFailure.TOO_MANY_FRAMES, {"max_frames": 3600}),
+        "El video tiene más imágenes de las que se procesan por video (como máximo 3600): su frecuencia de "
+        "cuadros o sus marcas de tiempo no son válidas.",
+    ),
+    (
+        Reason(ProcessingFailure.TOOK_TOO_LONG, {"max_s": 600}),
+        "El procesamiento superó el tiempo máximo por video (600 s). Súbalo de nuevo con otra codificación.",
+    ),
+    (Reason(ProcessingFailure.UNSPECIFIED, {"text": "ffmpeg said no"}), wording.PROCESSING_FAILED),
+]
+
+
+@pytest.mark.parametrize(("reason", "sentence"), UPLOAD_REFUSALS)
+def test_each_upload_rule_names_the_rule_and_the_limit(reason: Reason, sentence: str) -> None:
+    assert wording.upload_refusal(reason) == sentence
+
+
+@pytest.mark.parametrize(("reason", "sentence"), FAILURES)
+def test_each_processing_failure_reads_in_spanish(reason: Reason, sentence: str) -> None:
+    assert wording.processing_failure(encode(reason)) == sentence
+
+
+def test_every_code_has_its_own_words() -> None:
+    # A code added to anb_common.reasons fails here until it is worded (and added to a table above).
+    assert set(UploadRule) <= {reason.code for reason, _ in UPLOAD_REFUSALS}
+    assert set(ProcessingFailure) <= {reason.code for reason, _ in FAILURES}
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        None,
+        "",
+        # What the transcoder stored before reasons were codes: English for logs, never shown.
+        "We could not process your video after several attempts because of a problem on our side.",
+        '{"code": "damaged", "values": {}, "extra": 1}',
+    ],
+)
+def test_a_failure_stored_as_text_reads_as_the_generic_sentence(stored: str | None) -> None:
+    assert wording.processing_failure(stored) == wording.PROCESSING_FAILED
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        Reason(UploadRule.DURATION, {"duration_s": "long"}),
+        Reason(UploadRule.RESOLUTION, {"width": 1280}),
+        Reason(UploadRule.TOO_LARGE, {}),
+        Reason(UploadRule.TITLE, {"max_chars": True}),
+        Reason(UploadRule.CODEC, {"codec": 7}),
+    ],
+)
+def test_missing_or_malformed_values_drop_the_figure_not_the_rule(reason: Reason) -> None:
+    sentence = wording.upload_refusal(reason)
+    assert sentence.startswith(("video_file:", "title:"))
+    assert "None" not in sentence
+
+
+def test_an_unknown_code_still_reads_in_spanish_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="anb_gateway.wording"):
+        assert wording.upload_refusal(Reason("sky_color", {"hue": 500})) == wording.UPLOAD_REFUSED
+        assert wording.processing_failure(encode(Reason("cosmic_ray"))) == wording.PROCESSING_FAILED
+    assert "sky_color" in caplog.text
+    assert "cosmic_ray" in caplog.text
