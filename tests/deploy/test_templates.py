@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from anb_common.db import grants
 from anb_devstack.launcher import GATEWAY_KEEP_ALIVE_S
 
 from .support import DEPLOY, TEMPLATES, UNITS
@@ -194,6 +195,13 @@ def test_bucket_is_private_encrypted_and_aborts_stale_multipart_uploads(
     assert {"DaysAfterInitiation": 1} in [r.get("AbortIncompleteMultipartUpload") for r in rules]
 
 
+SERVICE_DATABASE_SECRETS = {
+    "gateway": "GatewayDatabaseSecret",
+    "ingest": "IngestDatabaseSecret",
+    "transcoder": "TranscoderDatabaseSecret",
+}
+
+
 def test_database_is_multi_az_and_its_password_comes_from_secrets_manager(
     platform_template: dict[str, Any],
 ) -> None:
@@ -201,12 +209,73 @@ def test_database_is_multi_az_and_its_password_comes_from_secrets_manager(
     assert db["MultiAZ"] is True
     assert db["StorageEncrypted"] is True
     assert db["PubliclyAccessible"] is False
+    # The major version: RDS keeps the minor current (AutoMinorVersionUpgrade) instead of retiring it.
+    assert (db["EngineVersion"], db["AutoMinorVersionUpgrade"]) == ("16", True)
+    assert db["DeletionProtection"] == {"Fn::If": ["ProtectDatabase", True, False]}
+    assert platform_template["Parameters"]["DatabaseDeletionProtection"]["Default"] == "true"
+    assert platform_template["Resources"]["Database"]["DeletionPolicy"] == "Snapshot"
     assert db["MasterUserPassword"] == {
         "Fn::Sub": "{{resolve:secretsmanager:${DatabaseSecret}:SecretString:password}}"
     }
-    for name in ("JwtSecret", "InternalSecret", "DatabaseSecret"):
+    for name in ("JwtSecret", "InternalSecret", "DatabaseSecret", *SERVICE_DATABASE_SECRETS.values()):
         assert "GenerateSecretString" in props(platform_template, name)
         assert "SecretString" not in props(platform_template, name)
+
+
+def test_each_service_logs_in_as_the_role_the_grants_create(platform_template: dict[str, Any]) -> None:
+    for role in grants.ROLES:
+        generated = props(platform_template, SERVICE_DATABASE_SECRETS[role.service])["GenerateSecretString"]
+        assert json.loads(generated["SecretStringTemplate"]) == {"username": role.name}
+        # Alphanumeric, so the password goes into ANB_DB_URL without escaping (and is SCRAM-able ASCII).
+        assert (generated["GenerateStringKey"], generated["ExcludePunctuation"]) == ("password", True)
+    assert set(SERVICE_DATABASE_SECRETS) == {role.service for role in grants.ROLES}
+
+
+# The connection budget (deploy/README.md): RDS gives a db.t3.micro max_connections =
+# DBInstanceClassMemory / 9531392 = 87; 3 of them are superuser_reserved_connections (rdsadmin) and 2
+# rds.rds_superuser_reserved_connections (the master). Migrations hold two (the advisory-lock session and
+# Alembic's), an operator's psql and RDS's tooling get five, and a rolling update runs one instance of
+# each group above its maximum.
+T3_MICRO_MAX_CONNECTIONS = 87
+RESERVED = 3 + 2
+MIGRATIONS = 2
+HEADROOM = 5
+ROLLING_SURGE = 1
+
+
+def connection_budget(template: dict[str, Any]) -> dict[str, int]:
+    pools = template["Mappings"]["DatabasePools"]
+    parameters = template["Parameters"]
+
+    def process(service: str) -> int:
+        return int(pools[service]["PoolSize"]) + int(pools[service]["MaxOverflow"])
+
+    web_hosts = int(parameters["WebMaxSize"]["Default"]) + ROLLING_SURGE
+    worker_hosts = int(parameters["WorkerMaxSize"]["Default"]) + ROLLING_SURGE
+    # The gateway's change feed holds one more connection of its own (anb_gateway.changes).
+    web_host = process("gateway") + 1 + process("ingest")
+    services = web_hosts * web_host + worker_hosts * process("transcoder")
+    return {
+        "web_host": web_host,
+        "services": services,
+        "total": services + MIGRATIONS + HEADROOM + RESERVED,
+    }
+
+
+def test_pools_fit_the_database_with_the_largest_fleet(platform_template: dict[str, Any]) -> None:
+    budget = connection_budget(platform_template)
+    assert platform_template["Parameters"]["DatabaseInstanceClass"]["Default"] == "db.t3.micro"
+    assert budget["total"] <= T3_MICRO_MAX_CONNECTIONS
+    # The connections alarm fires above what every service process may hold together.
+    assert (
+        budget["services"] == platform_template["Mappings"]["DatabasePools"]["budget"]["ServiceConnections"]
+    )
+    assert props(platform_template, "DatabaseConnectionsAlarm")["Threshold"] == {
+        "Fn::FindInMap": ["DatabasePools", "budget", "ServiceConnections"]
+    }
+    readme = (DEPLOY / "README.md").read_text()
+    assert f"| **all service processes** | | | | **{budget['services']}** |" in readme
+    assert f"| **total** | | | | **{budget['total']}** of {T3_MICRO_MAX_CONNECTIONS} |" in readme
 
 
 def test_no_secret_value_is_written_in_any_template() -> None:
@@ -239,12 +308,63 @@ def test_groups_sizes_and_instance_types(platform_template: dict[str, Any]) -> N
         assert update["WaitOnResourceSignals"] is True
 
 
-def test_load_balancer_health_check_and_https_readiness(platform_template: dict[str, Any]) -> None:
+def _holds(condition: Any, parameters: dict[str, str]) -> bool:
+    """Evaluate a rule's condition or assertion for given parameter values."""
+    if isinstance(condition, dict) and "Ref" in condition:
+        return parameters[condition["Ref"]]  # type: ignore[return-value]
+    (function, arguments), *_ = condition.items()
+    if function == "Fn::Equals":
+        return bool(_value(arguments[0], parameters) == _value(arguments[1], parameters))
+    if function == "Fn::Not":
+        return not _holds(arguments[0], parameters)
+    raise AssertionError(f"not evaluated here: {function}")
+
+
+def _value(argument: Any, parameters: dict[str, str]) -> Any:
+    return parameters[argument["Ref"]] if isinstance(argument, dict) and "Ref" in argument else argument
+
+
+def _creation_allowed(template: dict[str, Any], parameters: dict[str, str]) -> bool:
+    defaults = {name: str(body.get("Default", "")) for name, body in template["Parameters"].items()}
+    values = {**defaults, **parameters}
+    for rule in template["Rules"].values():
+        if "RuleCondition" in rule and not _holds(rule["RuleCondition"], values):
+            continue
+        if not all(_holds(assertion["Assert"], values) for assertion in rule["Assertions"]):
+            return False
+    return True
+
+
+def test_creating_the_stack_without_a_certificate_needs_allow_plain_http(
+    platform_template: dict[str, Any],
+) -> None:
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    assert not _creation_allowed(platform_template, {})
+    assert not _creation_allowed(platform_template, {"AllowPlainHttp": "false"})
+    assert _creation_allowed(platform_template, {"AllowPlainHttp": "true"})
+    assert _creation_allowed(platform_template, {"CertificateArn": certificate})
+    assert _creation_allowed(platform_template, {"CertificateArn": certificate, "AllowPlainHttp": "true"})
+
+
+def test_load_balancer_checks_liveness_redirects_to_https_and_sends_hsts(
+    platform_template: dict[str, Any],
+) -> None:
     group = props(platform_template, "WebTargetGroup")
-    assert (group["HealthCheckPath"], group["Port"]) == ("/api/health", 8000)
+    # Liveness only: a database failover must not fail it (deploy/README.md, Health checks).
+    assert (group["HealthCheckPath"], group["Port"]) == ("/api/live", 8000)
+    web = props(platform_template, "WebGroup")
+    assert (web["HealthCheckType"], web["HealthCheckGracePeriod"]) == ("ELB", 600)
     https = platform_template["Resources"]["HttpsListener"]
     assert https["Condition"] == "HasCertificate"
     assert https["Properties"]["Certificates"] == [{"CertificateArn": {"Ref": "CertificateArn"}}]
+    assert https["Properties"]["ListenerAttributes"] == [
+        {"Key": "routing.http.response.strict_transport_security.header_value", "Value": "max-age=31536000"}
+    ]
+    http = props(platform_template, "HttpListener")["DefaultActions"]["Fn::If"]
+    assert http[0] == "HasCertificate"
+    assert http[1] == [
+        {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}
+    ]
     web_ingress = props(platform_template, "WebSecurityGroup")["SecurityGroupIngress"]
     assert web_ingress == [
         {
@@ -301,6 +421,85 @@ def test_each_service_has_only_what_it_needs(platform_template: dict[str, Any]) 
         for p in resources(platform_template, "AWS::IAM::InstanceProfile").values()
     }
     assert profiles == {json.dumps([{"Ref": "WebHostRole"}]), json.dumps([{"Ref": "TranscoderRole"}])}
+
+
+def test_secrets_and_logs_each_host_may_read_or_write(platform_template: dict[str, Any]) -> None:
+    # The host that decodes untrusted media never holds the master's login; the web host migrates and
+    # creates every role, so it reads all of them.
+    assert resources_of(platform_template, "TranscoderRole", "secretsmanager:GetSecretValue") == [
+        {"Ref": "TranscoderDatabaseSecret"}
+    ]
+    assert resources_of(platform_template, "WebHostRole", "secretsmanager:GetSecretValue") == [
+        {"Ref": name}
+        for name in ("JwtSecret", "InternalSecret", "DatabaseSecret", *SERVICE_DATABASE_SECRETS.values())
+    ]
+    assert resources_of(platform_template, "WebHostRole", "s3:PutObject") == [
+        {"Fn::Sub": "${VideoBucket.Arn}/resources/*"}
+    ]
+    shipped = {
+        "WebHostRole": ["GatewayLogGroup", "IngestLogGroup", "BootstrapLogGroup"],
+        "TranscoderRole": ["TranscoderLogGroup", "BootstrapLogGroup"],
+    }
+    for role, groups in shipped.items():
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            assert resources_of(platform_template, role, action) == [
+                {"Fn::GetAtt": [group, "Arn"]} for group in groups
+            ]
+    for group in ("GatewayLogGroup", "IngestLogGroup", "TranscoderLogGroup", "BootstrapLogGroup"):
+        assert props(platform_template, group)["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # Metrics only into the platform's namespace.
+    for role in ("GatewayRole", "IngestRole", "TranscoderRole"):
+        (statement,) = [
+            s for s in statements(platform_template, role) if s["Action"] == "cloudwatch:PutMetricData"
+        ]
+        assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "ANB/Video"}}
+    # Assumed from instance credentials (role chaining): AWS caps the session at 1 h whatever the role
+    # allows, so the role asks for nothing longer.
+    assert "MaxSessionDuration" not in props(platform_template, "GatewayRole")
+
+
+ALARMS = {
+    "DeadLetterQueueAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    "LoadBalancer5xxAlarm": None,
+    "LatencyAlarm": ("AWS/ApplicationELB", "TargetResponseTime"),
+    "UnhealthyHostsAlarm": ("AWS/ApplicationELB", "UnHealthyHostCount"),
+    "NotReadyAlarm": None,
+    "QueueAgeAlarm": ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+    "WorkersAtMaximumAlarm": ("AWS/AutoScaling", "GroupDesiredCapacity"),
+    "DatabaseCpuAlarm": ("AWS/RDS", "CPUUtilization"),
+    "DatabaseStorageAlarm": ("AWS/RDS", "FreeStorageSpace"),
+    "DatabaseConnectionsAlarm": ("AWS/RDS", "DatabaseConnections"),
+}
+
+
+def test_every_alarm_tells_the_alerts_topic(platform_template: dict[str, Any]) -> None:
+    alarms = resources(platform_template, "AWS::CloudWatch::Alarm")
+    operational = {name: body for name, body in alarms.items() if "Condition" not in body}
+    assert set(operational) == set(ALARMS)
+    for name, metric in ALARMS.items():
+        alarm = operational[name]["Properties"]
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlertsTopic"}], name
+        if metric is not None:
+            assert (alarm["Namespace"], alarm["MetricName"]) == metric, name
+    latency = props(platform_template, "LatencyAlarm")
+    assert (latency["ExtendedStatistic"], latency["Threshold"], latency["ComparisonOperator"]) == (
+        "p95",
+        1,
+        "GreaterThanThreshold",
+    )
+    at_max = props(platform_template, "WorkersAtMaximumAlarm")
+    assert (at_max["Threshold"], at_max["Period"] * at_max["EvaluationPeriods"]) == (
+        {"Ref": "WorkerMaxSize"},
+        900,
+    )
+    ready = {m["Id"]: m for m in props(platform_template, "NotReadyAlarm")["Metrics"]}
+    assert {ready[s]["MetricStat"]["Metric"]["MetricName"] for s in ("gateway", "ingest", "transcoder")} == {
+        "Ready"
+    }
+
+
+def test_transcoders_start_after_the_web_group_created_their_role(platform_template: dict[str, Any]) -> None:
+    assert platform_template["Resources"]["WorkerGroup"]["DependsOn"] == "WebGroup"
 
 
 def test_transcoder_stop_timeout_exceeds_the_worker_grace(platform_template: dict[str, Any]) -> None:
