@@ -11,7 +11,7 @@ MOTO_PORT ?=
 PG_PORT ?=
 
 .PHONY: uv sync sync-test sync-lint sync-bench sync-loadtest sync-plots run test lint migrate dist bench \
-        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean test-tools
+        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean test-tools rehearse
 
 # uv, pinned, in a virtual environment of its own inside the project, made with the system's Python
 # 3.11: no root, nothing installed system-wide (Debian refuses pip there: PEP 668). That pip reads the
@@ -68,6 +68,7 @@ lint: sync-lint
 	$(UV) run --no-sync ruff check .
 	$(UV) run --no-sync ruff format --check .
 	$(UV) run --no-sync mypy libs/common/src services/gateway/src services/ingest/src services/transcoder/src tools/devstack/src clients/cli/src deploy/capacity/anb_capacity loadtest bench
+	MYPYPATH=deploy/rehearsal $(UV) run --no-sync mypy deploy/rehearsal/anb_rehearsal
 
 migrate: sync
 	$(UV) run --no-sync python -m anb_common.db.migrate upgrade
@@ -196,6 +197,16 @@ dist: uv
 	git describe --always --dirty --abbrev=12 >$(DIST)/RELEASE
 	cd $(DIST) && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS
 	@du -sm $(DIST) | cut -f1 | xargs printf 'release_mb=%s\n'
+
+# The deployment rehearsed on this machine (deploy/rehearsal, deploy/README.md "The rehearsal"): a web
+# and a worker host booted with systemd-nspawn from a cached debootstrap of Debian 12, running the
+# launch templates' own user data against moto, stand-ins for IMDS and CloudFormation, and PostgreSQL;
+# then the player's flow and the drills. Needs root; the last line is JSON.
+REHEARSE_TOOLS := debootstrap=debootstrap systemd-nspawn=systemd-container nsenter=util-linux
+rehearse: sync-test dist
+	@missing=$$(for pair in $(REHEARSE_TOOLS); do command -v $${pair%%=*} >/dev/null 2>&1 || echo $${pair#*=}; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
+	PYTHONPATH=deploy/rehearsal $(UV) run --no-sync python -m anb_rehearsal --dist $(DIST)
 
 # Simulates the transcoder group under both scaling policies; writes capacity-planning/scaling.md + PNG.
 capacity: sync-plots

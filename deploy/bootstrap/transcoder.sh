@@ -14,7 +14,6 @@ bootstrap_begin
 load_stack_env ANB_BUCKET ANB_QUEUE_NAME ANB_DLQ_NAME ANB_DB_HOST ANB_DB_PORT ANB_DB_SECRET_ARN \
     ANB_WORKER_GRACE_S ANB_RELEASE_VERSION
 
-umask 077
 shared_env=$(common_env)
 
 stop_units anb-transcoder.service

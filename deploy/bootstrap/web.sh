@@ -14,7 +14,6 @@ load_stack_env ANB_BUCKET ANB_QUEUE_NAME ANB_DLQ_NAME ANB_DB_HOST ANB_DB_PORT AN
     ANB_JWT_SECRET_ARN ANB_INTERNAL_SECRET_ARN ANB_GATEWAY_ROLE_ARN ANB_INGEST_ROLE_ARN ANB_RELEASE_VERSION
 
 # Secrets first: a missing or empty one stops the bootstrap before anything is installed.
-umask 077
 jwt_secret=$(secret_value "$ANB_JWT_SECRET_ARN")
 internal_secret=$(secret_value "$ANB_INTERNAL_SECRET_ARN")
 shared_env=$(common_env)

@@ -1,0 +1,2 @@
+"""`make rehearse`: the AWS deployment booted on this machine as EC2 would boot it (deploy/README.md,
+"The rehearsal")."""
