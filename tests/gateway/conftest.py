@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,16 @@ def stop_gateway(gateway: Gateway) -> None:
         gateway.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         gateway.process.kill()
+
+
+@contextmanager
+def own_gateway(env: dict[str, str], log: Path) -> Iterator[Gateway]:
+    """A gateway with a test's own settings, stopped when the block ends."""
+    started = start_gateway(env, log)
+    try:
+        yield started
+    finally:
+        stop_gateway(started)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from anb_common.db.models import VideoStatus
 from anb_common.settings import DatabaseSettings
 from anb_devstack.postgres import EmbeddedPostgres
 from anb_gateway.db import create_pool
-from gateway.conftest import Gateway, Player, Videos, start_gateway, stop_gateway
+from gateway.conftest import Gateway, Player, Videos, own_gateway
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +29,8 @@ def one_connection_gateway(gateway_env: dict[str, str], session_tmp: Path) -> It
         "ANB_DB_MAX_OVERFLOW": "0",
         "ANB_DB_POOL_TIMEOUT_S": "1",
     }
-    started = start_gateway(env, session_tmp / "gateway-one-connection.log")
-    yield started
-    stop_gateway(started)
+    with own_gateway(env, session_tmp / "gateway-one-connection.log") as started:
+        yield started
 
 
 async def test_a_request_that_finds_no_free_connection_gets_503_with_retry_after(

@@ -29,6 +29,7 @@ def test_each_name_is_the_runtimes_part(settings: GatewaySettings) -> None:
         "ingest": runtime.ingest,
         "tokens": runtime.tokens,
         "passwords": runtime.passwords,
+        "login_attempts": runtime.login_attempts,
     }
     with pytest.raises(AssertionError, match="not awaited"):
         providers(runtime)["pool"].dependency()  # only once the app has started

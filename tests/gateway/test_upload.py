@@ -17,7 +17,7 @@ import pytest
 from anb_common import identity
 from anb_common.reasons import Reason, UploadRule
 from anb_gateway import wording
-from gateway.conftest import Gateway, Player, start_gateway, stop_gateway
+from gateway.conftest import Gateway, Player, own_gateway
 from gateway.stand_in_ingest import StandInIngest
 
 BOUNDARY = "anb-test-boundary-7f3a"
@@ -200,9 +200,8 @@ async def test_upload_without_token_is_401_and_never_reaches_ingest(
 def one_slot_gateway(gateway_env: dict[str, str], session_tmp: Path) -> Iterator[Gateway]:
     """A gateway that relays one upload at a time and waits 1 s for a free slot."""
     env = {**gateway_env, "ANB_HTTP_INGEST_MAX_UPLOADS": "1", "ANB_HTTP_INGEST_CONNECT_TIMEOUT_S": "1"}
-    started = start_gateway(env, session_tmp / "gateway-one-slot.log")
-    yield started
-    stop_gateway(started)
+    with own_gateway(env, session_tmp / "gateway-one-slot.log") as started:
+        yield started
 
 
 async def test_uploads_past_the_relay_limit_are_shed_with_503(

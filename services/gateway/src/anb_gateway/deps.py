@@ -19,6 +19,7 @@ from litestar.routes import HTTPRoute
 
 from anb_gateway.db import Pool
 from anb_gateway.listings import OwnerListings
+from anb_gateway.login_attempts import LoginAttempts
 from anb_gateway.passwords import Passwords
 from anb_gateway.runtime import Runtime
 from anb_gateway.schemas.videos import VideoSummary
@@ -38,6 +39,8 @@ TokensDep: TypeAlias = NamedDependency[SkipValidation[Tokens]]
 """Access tokens (issue, verify), as ``tokens``."""
 PasswordsDep: TypeAlias = NamedDependency[SkipValidation[Passwords]]
 """Password hashing, as ``passwords``."""
+LoginAttemptsDep: TypeAlias = NamedDependency[SkipValidation[LoginAttempts]]
+"""Failed logins per account, as ``login_attempts``."""
 CurrentUser: TypeAlias = NamedDependency[uuid.UUID]
 """The authenticated caller's id, provided as ``user_id`` by authn.current_user where a route needs it."""
 
@@ -64,7 +67,10 @@ def providers(runtime: Runtime) -> dict[str, Provide]:
     def passwords() -> Passwords:
         return runtime.passwords
 
-    values = (pool, storage, listings, ingest, tokens, passwords)
+    def login_attempts() -> LoginAttempts:
+        return runtime.login_attempts
+
+    values = (pool, storage, listings, ingest, tokens, passwords, login_attempts)
     return {value.__name__: Provide(value, sync_to_thread=False) for value in values}
 
 

@@ -11,8 +11,9 @@ from anb_common.db.dsn import libpq_url
 from anb_gateway import db
 from anb_gateway.changes import ChangeFeed
 from anb_gateway.listings import OwnerListings
+from anb_gateway.login_attempts import LoginAttempts
 from anb_gateway.passwords import Passwords
-from anb_gateway.ratelimit import RateLimiter
+from anb_gateway.ratelimit import FixedWindows
 from anb_gateway.schemas.videos import VideoSummary
 from anb_gateway.settings import GatewaySettings
 from anb_gateway.storage import S3Storage, Storage
@@ -26,7 +27,11 @@ class Runtime:
         # Fails here, before the server binds, when a key is missing or short outside dev mode.
         self.tokens = Tokens(signing_keys.jwt_key(settings.security), settings.auth.token_ttl_s)
         self.passwords = Passwords(settings.passwords)
-        self.auth_limiter = RateLimiter(settings.auth.rate_limit_per_minute)
+        auth = settings.auth
+        self.auth_limiter = FixedWindows(auth.rate_limit_per_minute, 60.0, auth.throttle_max_keys)
+        self.login_attempts = LoginAttempts(
+            auth.account_failures, auth.account_window_s, auth.throttle_max_keys
+        )
         self._s3 = S3Storage(Aws(settings.aws), settings.http.presign_expiry_s)
         self.storage: Storage = self._s3
         self.ingest = IngestProxy(

@@ -28,6 +28,12 @@ class AuthSettings(BaseSettings):
     """Lifetime of an access token (the contract says 3600): short, since there is no revocation list."""
     rate_limit_per_minute: int = Field(default=30, ge=1)
     """Login and signup attempts per client address and minute: above any person, below a guessing script."""
+    account_failures: int = Field(default=10, ge=1)
+    """Failed logins per account and window before the account refuses (429) the addresses that failed."""
+    account_window_s: float = Field(default=900.0, gt=0)
+    """Window of the per-account count: longer slows guessing, and is how long a lock lasts at most."""
+    throttle_max_keys: int = Field(default=50_000, ge=1)
+    """Addresses, and accounts, each throttle remembers; the oldest is forgotten past it (bounded memory)."""
 
 
 class HttpSettings(BaseSettings):

@@ -32,6 +32,10 @@ def too_many_from_address(retry_after_s: int) -> str:
     return f"Demasiados intentos desde esta dirección; intente de nuevo en {retry_after_s} s."
 
 
+def too_many_for_account(retry_after_s: int) -> str:
+    return f"Demasiados intentos fallidos para esta cuenta; intente de nuevo en {retry_after_s} s."
+
+
 # --- Videos ---------------------------------------------------------------------------------------
 ACCEPTED = "Video subido correctamente. Procesamiento en curso."
 DELETED = "El video ha sido eliminado exitosamente."

@@ -1,10 +1,11 @@
-"""Signup and login, throttled per client address."""
+"""Signup and login, throttled per client address; failed logins also per account (login_attempts)."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, TooManyRequestsException, ValidationException
 from litestar.handlers import BaseRouteHandler
@@ -13,21 +14,25 @@ from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from anb_gateway import wording
-from anb_gateway.deps import PasswordsDep, PoolDep, TokensDep
+from anb_gateway.deps import LoginAttemptsDep, PasswordsDep, PoolDep, TokensDep
 from anb_gateway.openapi_docs import error
-from anb_gateway.ratelimit import RateLimiter
+from anb_gateway.ratelimit import FixedWindows
 from anb_gateway.repositories import users
 from anb_gateway.schemas.auth import LoginRequest, SignupRequest, SignupResponse, TokenResponse
 
 AUTH_LIMITER = "auth_limiter"
-"""The key of the login/signup RateLimiter in the app's state (a guard cannot receive dependencies)."""
+"""The key of the login/signup FixedWindows in the app's state (a guard cannot receive dependencies)."""
+
+
+def _address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"
 
 
 async def throttle(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    # Async so that Litestar runs it on the loop: a synchronous guard goes to a worker thread.
-    limiter: RateLimiter = connection.app.state[AUTH_LIMITER]
-    address = connection.client.host if connection.client else "unknown"
-    if (retry_after := limiter.hit(address)) is not None:
+    # Async so that Litestar runs it on the loop: a synchronous guard goes to a worker thread. It runs
+    # before the body is read: an address over its limit costs a lookup, whatever it sends.
+    limiter: FixedWindows = connection.app.state[AUTH_LIMITER]
+    if (retry_after := limiter.hit(_address(connection), time.monotonic())) is not None:
         raise TooManyRequestsException(
             detail=wording.too_many_from_address(retry_after),
             headers={"Retry-After": str(retry_after)},
@@ -113,7 +118,7 @@ class AuthController(Controller):
                 ],
             ),
             401: error(401, "Credenciales inválidas", wording.BAD_CREDENTIALS),
-            429: _TOO_MANY,
+            429: error(429, "Demasiados intentos", wording.too_many_for_account(600)),
         },
     )
     async def login(
@@ -122,14 +127,27 @@ class AuthController(Controller):
             LoginRequest,
             Body(examples=[Example(value={"email": "ana@example.com", "password": "balon-2026-pase"})]),
         ],
+        request: Request[Any, Any, Any],
         pool: PoolDep,
         passwords: PasswordsDep,
         tokens: TokensDep,
+        login_attempts: LoginAttemptsDep,
     ) -> TokenResponse:
-        found = await users.credentials(pool, data.email.strip())
-        verdict = await passwords.verify(found[1] if found else None, data.password)
+        email, address = data.email.strip(), _address(request)
+        # Before the lookup and the hash: known and unknown emails are refused alike, and cheaply.
+        if (retry_after := login_attempts.begin(email, address)) is not None:
+            raise TooManyRequestsException(
+                detail=wording.too_many_for_account(retry_after), headers={"Retry-After": str(retry_after)}
+            )
+        try:
+            found = await users.credentials(pool, email)
+            verdict = await passwords.verify(found[1] if found else None, data.password)
+        except BaseException:
+            login_attempts.refund(email, address)  # no verdict (an outage, a cancelled request)
+            raise
         if found is None or not verdict.valid:
             raise NotAuthorizedException(detail=wording.BAD_CREDENTIALS)
+        login_attempts.refund(email, address)  # a right password is no failure
         user_id = found[0]
         if verdict.new_hash is not None:
             await users.replace_hash(pool, user_id, verdict.new_hash)
