@@ -230,10 +230,13 @@ def _decode(
                 bounds.check()
         try:
             decoded = stream.decode(packet)
-        except av.FFmpegError:
+        except (av.FFmpegError, ValueError):
+            # ValueError: PyAV 19 reports a decoder that would not open (a picture over max_pixels
+            # already in the declared size) on each packet this way.
             continue
         for frame in decoded:
-            if frame.pts is None or frame.time_base is None:
+            # An unset time base is None before PyAV 19 and a zero rational from it on.
+            if frame.pts is None or not frame.time_base:
                 continue
             if start is None:
                 start = frame.pts
