@@ -13,9 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_support import FAST_RELAY, INTERNAL_SECRET, IngestProcess, identity_headers, ingest_settings
+from ingest_support import (
+    FAST_RELAY,
+    INTERNAL_SECRET,
+    CappedIngest,
+    IngestProcess,
+    identity_headers,
+    ingest_settings,
+)
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from memcg import memory_cgroup, unit_memory_max
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +33,8 @@ from anb_common.settings import DatabaseSettings
 from anb_devstack.clips import make_clip
 from anb_devstack.moto import free_port
 from anb_ingest.app import create_app
+
+INGEST_UNIT = Path(__file__).parents[2] / "deploy" / "systemd" / "anb-ingest.service"
 
 # Enough picture to pass the 1080p rule at a fraction of the bytes: one noisy frame per second,
 # high CRF. Clips are inputs, not deliverables.
@@ -127,7 +137,11 @@ def leftovers(aws: Aws, sessions: async_sessionmaker[AsyncSession], temp_dir: Pa
 
 
 def _spawn_ingest(
-    service_env: dict[str, str], temp_dir: Path, log: Path
+    service_env: dict[str, str],
+    temp_dir: Path,
+    log: Path,
+    *,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -139,7 +153,7 @@ def _spawn_ingest(
     argv = [sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "anb_ingest.app:create_app"]
     with log.open("ab") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
     url = f"http://127.0.0.1:{port}"
     _wait_healthy(process, url + "/internal/health", log)
     return process, url
@@ -165,6 +179,20 @@ def ingest_process(service_env: dict[str, str], session_tmp: Path) -> Iterator[I
         yield IngestProcess(url, temp_dir, log, process.pid)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def capped_ingest(service_env: dict[str, str], session_tmp: Path) -> Iterator[CappedIngest]:
+    """Ingest as ``ingest_process``, under the memory limit its systemd unit sets (``MemoryMax=``),
+    charged to a cgroup of its own with every process it starts."""
+    with memory_cgroup(unit_memory_max(INGEST_UNIT)) as group:
+        temp_dir = session_tmp / f"ingest-capped-{uuid.uuid4().hex[:6]}"
+        log = temp_dir.with_suffix(".log")
+        process, url = _spawn_ingest(service_env, temp_dir, log, preexec_fn=group.enter)
+        try:
+            yield CappedIngest(IngestProcess(url, temp_dir, log, process.pid), process, group)
+        finally:
+            _stop(process)
 
 
 @pytest.fixture

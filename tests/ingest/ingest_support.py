@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
+from memcg import MemoryCgroup
 
 from anb_common import identity
 from anb_common.settings import AwsSettings, DatabaseSettings, SecuritySettings, UploadLimits
@@ -62,6 +65,25 @@ class IngestProcess:
     temp_dir: Path
     log: Path
     pid: int
+
+
+@dataclass(frozen=True)
+class CappedIngest:
+    """An ingest process charged to a memory cgroup with the unit's limit."""
+
+    ingest: IngestProcess
+    process: subprocess.Popen[bytes]
+    group: MemoryCgroup
+
+
+def refused(response: httpx.Response, status: int = 400) -> tuple[str, dict[str, Any]]:
+    """The code and values of a refusal, after checking its shape: machine codes, no prose (the
+    gateway renders what players read)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"status_code", "code", "values"}, body
+    assert body["status_code"] == status
+    return body["code"], body["values"]
 
 
 def file_header(boundary: str, filename: str = "a.mp4") -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ingest_support import NOTHING_LEFT, file_header, form_type, ingest_settings
+from ingest_support import NOTHING_LEFT, file_header, form_type, ingest_settings, refused
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -101,16 +101,6 @@ async def test_title_is_trimmed_and_may_come_after_the_file(
     )
     response = await client.post(URL, content=body, headers={**headers, "Content-Type": form_type(boundary)})
     assert response.status_code == 202, response.text
-
-
-def refused(response: httpx.Response, status: int = 400) -> tuple[str, dict[str, Any]]:
-    """The code and values of a refusal, after checking its shape: machine codes, no prose (the
-    gateway renders what players read)."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"status_code", "code", "values"}, body
-    assert body["status_code"] == status
-    return body["code"], body["values"]
 
 
 REJECTIONS: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [

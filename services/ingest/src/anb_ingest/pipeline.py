@@ -1,28 +1,27 @@
 """One upload from request body to committed row and published job, leaving nothing behind on failure.
 
 Order: read the body (``receive``: the file streamed into an S3 multipart upload and a local spool,
-hashed as it goes) -> probe and validate the spooled copy -> complete the multipart upload -> insert
-the video and its outbox row in one transaction -> publish the job. Anything that fails before the
-commit aborts the upload (or deletes the completed object) and writes no row. The spool folder is
-removed; when undoing itself failed, only its journal stays, for ``recovery`` to finish the job.
+hashed as it goes) -> probe and validate the spooled copy (``prober``, in a child process) ->
+complete the multipart upload -> insert the video and its outbox row in one transaction -> publish
+the job. Anything that fails before the commit aborts the upload (or deletes the completed object)
+and writes no row. The spool folder is removed; when undoing itself failed, only its journal stays,
+for ``recovery`` to finish the job.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anb_common.media import MediaFacts, MediaRejected, check, probe
 from anb_common.settings import UploadLimits
 from anb_ingest.cleanup import shielded
-from anb_ingest.errors import OUTAGES, DependencyUnavailable, UploadRejected
+from anb_ingest.errors import OUTAGES, DependencyUnavailable
 from anb_ingest.jobqueue import JobQueue
 from anb_ingest.outbox import Outbox
+from anb_ingest.prober import Prober
 from anb_ingest.receive import UploadReader, refuse_declared_length
 from anb_ingest.records import NewVideo, record
 from anb_ingest.settings import IngestOptions
@@ -41,6 +40,7 @@ class Pipeline:
         sessions: async_sessionmaker[AsyncSession],
         outbox: Outbox,
         queue: JobQueue,
+        prober: Prober,
     ) -> None:
         self._limits = limits
         self._options = options
@@ -48,6 +48,7 @@ class Pipeline:
         self._sessions = sessions
         self._outbox = outbox
         self._queue = queue
+        self._prober = prober
 
     async def accept(
         self,
@@ -73,7 +74,7 @@ class Pipeline:
         try:
             try:
                 received = await reader.read(body)
-                facts = await _validate(received.local_copy, self._limits)
+                facts = await self._prober.probe(received.local_copy)
                 await reader.complete()
             except BaseException:
                 # BaseException: a client that disconnects cancels or interrupts us mid-body, too.
@@ -105,13 +106,3 @@ class Pipeline:
         except Exception as exc:
             # The row is committed: the relay publishes it once the queue answers again.
             log.warning("job not published yet; the outbox relay will retry", extra={"error": repr(exc)})
-
-
-async def _validate(local_copy: Path, limits: UploadLimits) -> MediaFacts:
-    """Probe the spooled copy (in a thread: PyAV decodes a frame) and apply the media rules."""
-    try:
-        facts = await asyncio.to_thread(probe, local_copy, limits)
-        check(facts, limits)
-    except MediaRejected as exc:
-        raise UploadRejected(exc.rule, exc.detail, **exc.reason.values) from exc
-    return facts

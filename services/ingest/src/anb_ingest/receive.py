@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anb_common import keys
-from anb_common.media.sniff import SNIFF_BYTES, sniff
+from anb_common.media import SNIFF_BYTES, sniff
 from anb_common.reasons import UploadRule
 from anb_common.settings import UploadLimits
 from anb_ingest.errors import UploadRejected

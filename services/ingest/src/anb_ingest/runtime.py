@@ -1,4 +1,5 @@
-"""What lives as long as the app: the database engine, S3 and SQS clients, the pipeline, the relay."""
+"""What lives as long as the app: the database engine, S3 and SQS clients, the prober, the pipeline,
+the relay."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from anb_common.db.engine import create_engine, session_factory
 from anb_ingest.jobqueue import SqsJobQueue
 from anb_ingest.outbox import Outbox, Relay
 from anb_ingest.pipeline import Pipeline
+from anb_ingest.prober import Prober
 from anb_ingest.recovery import recover
 from anb_ingest.s3store import S3UploadStore
 from anb_ingest.settings import IngestOptions, IngestSettings
@@ -78,6 +80,9 @@ class Runtime:
                 options.temp_dir, store, sessions, older_than_s=options.stale_spool_s, at_start_up=True
             )
             outbox = Outbox(sessions)
+            # Before taking requests: the fork server imports PyAV once, for every probe to come.
+            prober = Prober(settings.upload, options)
+            await asyncio.to_thread(prober.start)
             self._pipeline = Pipeline(
                 limits=settings.upload,
                 options=options,
@@ -85,6 +90,7 @@ class Runtime:
                 sessions=sessions,
                 outbox=outbox,
                 queue=SqsJobQueue(quick_sqs, settings.aws.queue_name),
+                prober=prober,
             )
             relay = Relay(
                 outbox,

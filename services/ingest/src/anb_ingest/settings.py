@@ -39,6 +39,15 @@ class IngestOptions(BaseSettings):
     """Messages the relay locks and publishes per database transaction."""
     relay_backoff_cap_s: float = Field(default=30.0, gt=0)
     """Longest pause between relay attempts while the queue keeps failing (doubles from the interval)."""
+    probe_workers: int = Field(default=2, ge=1)
+    """Uploads probed at once, each in a child process: more validate in parallel, and each adds up
+    to probe_memory_bytes to ingest's memory (the unit's MemoryMax must hold them all)."""
+    probe_memory_bytes: int = Field(default=96 * 1024 * 1024, ge=16 * 1024 * 1024)
+    """Address space a probe may add to the fork server's: a 4096x4096 10-bit HEVC picture needs
+    about 70 MB; a file that needs more is refused as undecodable."""
+    probe_timeout_s: float = Field(default=30.0, gt=0)
+    """Longest a probe runs before its process is killed and the upload refused: a real clip takes
+    well under a second, so only a hostile or pathological file comes near."""
     sqs_endpoint_url: str | None = None
     """SQS endpoint when it differs from ANB_AWS_ENDPOINT_URL (e.g. a separate interface endpoint);
     unset means the shared one."""

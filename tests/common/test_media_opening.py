@@ -8,8 +8,7 @@ from pathlib import Path
 import av
 import pytest
 
-from anb_common.media import MediaRejected, probe, safe_open
-from anb_common.media.sniff import Container
+from anb_common.media import Container, MediaRejected, probe, safe_open
 from anb_devstack.clips import make_avi_hls_bait, make_clip, make_hls_bait, make_mov_dref_bait, watch_opens
 
 

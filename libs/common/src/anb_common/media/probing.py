@@ -20,8 +20,8 @@ from av.video.stream import VideoStream
 
 from anb_common.media.errors import MediaRejected
 from anb_common.media.facts import MediaFacts
+from anb_common.media.opening import decoder_options, safe_open, sniff_file
 from anb_common.media.rules import MAX_FPS, check_codec, check_frame_rate, check_long_side, max_pixels
-from anb_common.media.safe_open import decoder_options, safe_open, sniff_file
 from anb_common.reasons import UploadRule
 from anb_common.settings import UploadLimits
 
