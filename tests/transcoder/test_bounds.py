@@ -7,11 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from framebombs import make_frame_bomb, make_stuck_timestamps
 
 from anb_common.reasons import ProcessingFailure, Reason
 from anb_devstack.brand import ASSETS_DIR
-from anb_devstack.clips import make_clip
+from anb_devstack.clips import make_clip, make_frame_bomb, make_stuck_timestamps
 from anb_transcoder.brand import BrandAssets
 from anb_transcoder.pipeline import Cancelled, UnprocessableVideo, transcode
 from anb_transcoder.settings import ProcessingSettings

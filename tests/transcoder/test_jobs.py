@@ -9,11 +9,11 @@ from pathlib import Path
 
 import av
 import pytest
-from framebombs import make_frame_bomb, make_stuck_timestamps
 from workerkit import Queues, Seeder, eventually, running
 
 from anb_common import keys, messages, reasons
 from anb_common.reasons import ProcessingFailure, Reason
+from anb_devstack.clips import make_frame_bomb, make_stuck_timestamps
 from anb_transcoder.jobs import retry_delay
 from anb_transcoder.settings import WorkerSettings
 
