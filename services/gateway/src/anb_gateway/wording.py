@@ -212,8 +212,7 @@ _UPLOAD_RULES: dict[str, Callable[[_Figures], str]] = {
     UploadRule.CODEC: _codec,
     UploadRule.DURATION: _duration,
     UploadRule.RESOLUTION: _resolution,
-    # Spelled out: ingest's rule is being added to anb_common.reasons alongside this.
-    "frame_rate": _frame_rate,
+    UploadRule.FRAME_RATE: _frame_rate,
     # Never the player's doing: the relay answers these with its own messages (502, 503).
     UploadRule.IDENTITY: lambda _: UPLOADS_UNEXPECTED,
     UploadRule.UNAVAILABLE: lambda _: UPLOADS_UNAVAILABLE,
