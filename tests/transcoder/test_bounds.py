@@ -3,6 +3,9 @@ its wall time; and a stop request is heard while pictures are decoded that never
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 
 from anb_common.reasons import ProcessingFailure, Reason
 from anb_devstack.brand import ASSETS_DIR
-from anb_devstack.clips import make_clip, make_frame_bomb, make_stuck_timestamps
+from anb_devstack.clips import make_clip, make_frame_bomb, make_stuck_timestamps, with_sps_size
 from anb_transcoder.brand import BrandAssets
 from anb_transcoder.pipeline import Cancelled, UnprocessableVideo, transcode
 from anb_transcoder.settings import ProcessingSettings
@@ -35,6 +38,51 @@ def test_the_decoder_allocates_no_picture_over_max_pixels(clips: Path, tmp_path:
         transcode(src, tmp_path / "out.mp4", BRAND, _settings(max_pixels=640 * 360 - 1))
     assert failure.value.reason == Reason(ProcessingFailure.DAMAGED)
     assert not (tmp_path / "out.mp4").exists()
+
+
+# Run in a fresh Python: the transcode's outcome, with how much it grew the process's peak memory.
+_TRANSCODE = """
+import json, sys
+from pathlib import Path
+from anb_devstack.brand import ASSETS_DIR
+from anb_transcoder.brand import BrandAssets
+from anb_transcoder.pipeline import UnprocessableVideo, transcode
+from anb_transcoder.settings import ProcessingSettings
+def peak_kb():
+    return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+brand = BrandAssets(ASSETS_DIR / "logo.png", ASSETS_DIR / "intro.png", ASSETS_DIR / "outro.png")
+settings = ProcessingSettings(card_s=0.5, max_pixels=int(sys.argv[3]))
+before = peak_kb()
+try:
+    transcode(Path(sys.argv[1]), Path(sys.argv[2]), brand, settings)
+    code = None
+except UnprocessableVideo as exc:
+    code = exc.reason.code
+print(json.dumps({"code": code, "growth_mb": (peak_kb() - before) / 1024}))
+"""
+
+
+def test_a_picture_declared_past_max_pixels_is_never_allocated(clips: Path, tmp_path: Path) -> None:
+    """An SPS that declares 8192x8184 (a 100 MB picture) in a 1080p clip: not even the decoders that
+    opening the file runs to read the stream's parameters may allocate it."""
+    clip = make_clip(clips / "1080p.mp4", seconds=1.0, fps=2, options={"crf": "51"})
+    bomb = tmp_path / "sps.mp4"
+    bomb.write_bytes(with_sps_size(clip.read_bytes(), 512, 512))
+
+    def run(max_pixels: int) -> tuple[str | None, float]:
+        """(failure code or None, growth of the peak in MB)."""
+        argv = [sys.executable, "-c", _TRANSCODE, str(bomb), str(tmp_path / "out.mp4"), str(max_pixels)]
+        done = subprocess.run(argv, capture_output=True, text=True, check=True)
+        outcome = json.loads(done.stdout.strip().splitlines()[-1])
+        return outcome["code"], float(outcome["growth_mb"])
+
+    # Control: with a bound the declared picture fits in, it is decoded, and that shows.
+    code, growth_mb = run(8192 * 8184)
+    assert code is None
+    assert growth_mb > 100
+    code, growth_mb = run(ProcessingSettings().max_pixels)
+    assert code == ProcessingFailure.DAMAGED
+    assert growth_mb < 100
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,14 @@ import av
 from av.stream import Discard
 from av.video.stream import VideoStream
 
-from anb_common.media import ACCEPTED_CODECS, MediaRejected, clockwise_rotation, safe_open, stream_duration_s
+from anb_common.media import (
+    ACCEPTED_CODECS,
+    MediaRejected,
+    clockwise_rotation,
+    decoder_options,
+    safe_open,
+    stream_duration_s,
+)
 from anb_common.reasons import ProcessingFailure
 from anb_transcoder.bounds import CHECK_EVERY, Bounds
 from anb_transcoder.brand import BrandAssets, load_logo
@@ -98,7 +105,7 @@ def _transcode(
     bounds: Bounds,
 ) -> TranscodeResult:
     try:
-        media = safe_open(src)
+        media = safe_open(src, max_pixels=settings.max_pixels)
     except MediaRejected as exc:
         raise UnprocessableVideo(ProcessingFailure.DAMAGED, f"cannot be opened: {exc}") from exc
     with media:
@@ -110,9 +117,9 @@ def _transcode(
             # Ingest already refuses these; checking again keeps other decoders from ever running.
             raise UnprocessableVideo(ProcessingFailure.UNSUPPORTED_CODEC, "codec not accepted", codec=codec)
         stream.thread_type = "AUTO"
-        # Read when the decoder opens, at the first packet: a picture larger than this fails to
-        # decode instead of being allocated, whatever size the file declared up front.
-        stream.codec_context.options = {"max_pixels": str(settings.max_pixels)}
+        # Read when the decoder opens, at the first packet: a picture larger than max_pixels fails
+        # to decode instead of being allocated, whatever size the file declared up front.
+        stream.codec_context.options = decoder_options(settings.max_pixels)
         for other in media.streams:
             if other is not stream:
                 other.discard = Discard.all
