@@ -3,6 +3,7 @@ identity, and that a rejected upload leaves nothing behind."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -230,13 +231,7 @@ async def test_too_large_while_streaming_stops_reading_and_aborts(
             sent += len(chunk)
             yield chunk
 
-    app = make_app(upload=UploadLimits(max_bytes=limit))
-    async with AsyncTestClient(app):  # runs the lifespan; the raw ASGI transport below streams the body
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-            response = await client.post(
-                URL, content=body(), headers={**headers, "Content-Type": form_type(boundary)}
-            )
+    response = await streamed(make_app(upload=UploadLimits(max_bytes=limit)), headers, boundary, body())
     assert refused(response) == ("too_large", {"limit_bytes": limit})
     assert sent <= limit + 1024 * 1024
     assert await leftovers(user_id) == NOTHING_LEFT
@@ -319,3 +314,67 @@ async def test_storage_outage_answers_503_with_a_code(
         response = await upload(client, headers, clip("h264.mp4", codec="libx264").read_bytes())
     assert refused(response, 503) == ("unavailable", {})
     assert await leftovers(user_id) == NOTHING_LEFT
+
+
+SLOW_LIMITS = {"body_min_bytes_per_s": 1000, "body_grace_s": 0.5}
+
+
+async def streamed(
+    app: Litestar, headers: dict[str, str], boundary: str, body: AsyncIterator[bytes]
+) -> httpx.Response:
+    """POST ``body`` as it is produced: the raw ASGI transport streams it (the test client reads it
+    whole first), with the app's lifespan run in this event loop (its database pool lives here)."""
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest", timeout=60) as client:
+            form = {**headers, "Content-Type": form_type(boundary)}
+            return await client.post(URL, content=body, headers=form)
+
+
+async def test_a_body_that_trickles_is_refused_with_408_and_leaves_nothing(
+    make_app: Callable[..., Litestar],
+    clip: Callable[..., Path],
+    headers: dict[str, str],
+    user_id: uuid.UUID,
+    leftovers: Callable[..., Any],
+) -> None:
+    """Past the grace time, a body must average the minimum rate; one byte every 0.2 s does not.
+    By then the file has started (the multipart upload and the spool exist): all of it is undone."""
+    content = clip("h264.mp4", codec="libx264").read_bytes()
+    boundary = "trickle"
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield file_header(boundary) + content[:128]
+        for byte in content[128:178]:  # 10 s of it at most
+            await asyncio.sleep(0.2)
+            sent += 1
+            yield bytes([byte])
+
+    response = await streamed(make_app(**SLOW_LIMITS), headers, boundary, body())
+    code, values = refused(response, 408)
+    assert code == "too_slow"
+    assert values["min_bytes_per_s"] == 1000
+    assert values["bytes_per_s"] < 1000
+    assert sent < 20, "reading went on"
+    assert await leftovers(user_id) == NOTHING_LEFT
+
+
+async def test_a_body_above_the_minimum_rate_is_accepted(
+    make_app: Callable[..., Litestar], clip: Callable[..., Path], headers: dict[str, str]
+) -> None:
+    """Control: the same settings let a sender through that pauses but keeps above the rate."""
+    content = clip("h264.mp4", codec="libx264").read_bytes()
+    boundary = "steady"
+
+    async def body() -> AsyncIterator[bytes]:
+        yield file_header(boundary)
+        for start in range(0, len(content), 16 * 1024):
+            await asyncio.sleep(0.05)
+            yield content[start : start + 16 * 1024]
+        yield f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nAl ritmo\r\n'.encode()
+        yield f"--{boundary}--\r\n".encode()
+
+    response = await streamed(make_app(**SLOW_LIMITS), headers, boundary, body())
+    assert response.status_code == 202, response.text

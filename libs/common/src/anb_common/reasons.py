@@ -50,6 +50,9 @@ class UploadRule(enum.StrEnum):
     FRAME_RATE = "frame_rate"
     """``fps`` (pictures per second of the clip; counting stops at twice the limit when the
     container does not state its frame count) and ``max_fps``."""
+    TOO_SLOW = "too_slow"
+    """HTTP 408: past a grace time, the body arrived slower than ``min_bytes_per_s`` on average
+    (``bytes_per_s`` is the rate it came at); nothing was kept."""
     IDENTITY = "identity"
     """HTTP 401: the gateway's token for the request is missing, invalid or already used. Never the
     player's doing: the gateway answers its own error."""

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 ACCEPTED_MESSAGE = "Video subido correctamente. Procesamiento en curso."
 
+# Refusals that are not 400; every other rule broken is.
+_STATUS: dict[str, int] = {UploadRule.TOO_SLOW: 408}
+
 
 @get("/internal/health", sync_to_thread=False)
 def health() -> dict[str, str]:
@@ -73,7 +76,7 @@ async def upload(request: Request[object, object, State], state: State) -> Respo
                 "upload rejected",
                 extra={"rule": exc.rule, "values": exc.reason.values, "detail": exc.detail},
             )
-            return _refusal(400, exc.reason)
+            return _refusal(_STATUS.get(exc.rule, 400), exc.reason)
         except DependencyUnavailable:
             # Nothing was kept; the client may simply try again once storage answers.
             return _refusal(503, Reason(UploadRule.UNAVAILABLE))

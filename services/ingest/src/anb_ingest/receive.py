@@ -7,11 +7,15 @@ discards it, and always closes the reader.
 
 The body is never trusted for its size: a declared length over the limit is refused before reading,
 and a chunked body (no declared length) is cut off as soon as it passes the limit, so a client can
-neither fill the disk nor keep the connection busy past it.
+neither fill the disk nor keep the connection busy past it. Nor for its pace: past a grace time, the
+body must average a minimum rate, or reading stops (408), so a trickle cannot hold what an upload
+holds (a multipart upload, a spool folder, a connection) for hours.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -86,7 +90,7 @@ class UploadReader:
         title: str | None = None
         file_seen = False
         events = parse_form(
-            _capped(body, self._limits),
+            _guarded(body, self._limits, self._options),
             self._content_type,
             max_field_bytes=self._options.max_field_bytes,
         )
@@ -211,10 +215,32 @@ def _too_large(limits: UploadLimits) -> UploadRejected:
     )
 
 
-async def _capped(body: AsyncIterator[bytes], limits: UploadLimits) -> AsyncIterator[bytes]:
-    """The body, refused as soon as it passes the limit (a chunked body declares no length)."""
+async def _guarded(
+    body: AsyncIterator[bytes], limits: UploadLimits, options: IngestOptions
+) -> AsyncIterator[bytes]:
+    """The body, refused as soon as it passes the size limit (a chunked body declares no length), or
+    as soon as it falls behind the minimum rate. Only the time spent waiting for the client counts:
+    while we wait on storage, its bytes queue up in the socket and arrive at once afterwards."""
     total, limit = 0, _max_body_bytes(limits)
-    async for chunk in body:
+    waited = 0.0
+    while True:
+        # The next bytes must come before the sender falls below the rate, grace included.
+        allowed = options.body_grace_s + total / options.body_min_bytes_per_s - waited
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(max(allowed, 0.0)):
+                chunk = await anext(body)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            waited += time.monotonic() - started
+            raise UploadRejected(
+                UploadRule.TOO_SLOW,
+                f"{total} bytes in {waited:.1f} s of waiting for the body.",
+                bytes_per_s=round(total / waited) if waited > 0 else 0,
+                min_bytes_per_s=options.body_min_bytes_per_s,
+            ) from None
+        waited += time.monotonic() - started
         total += len(chunk)
         if total > limit:
             raise _too_large(limits)

@@ -39,6 +39,12 @@ class IngestOptions(BaseSettings):
     """Messages the relay locks and publishes per database transaction."""
     relay_backoff_cap_s: float = Field(default=30.0, gt=0)
     """Longest pause between relay attempts while the queue keeps failing (doubles from the interval)."""
+    body_min_bytes_per_s: int = Field(default=16 * 1024, ge=1)
+    """Slowest average rate an upload body may arrive at once body_grace_s has passed (408 below it):
+    128 kbit/s lets a weak mobile link through, while a trickle cannot hold a multipart upload and a
+    spool folder for hours."""
+    body_grace_s: float = Field(default=30.0, ge=0)
+    """Time a body may take on top of what the minimum rate allows (connection set-up, a stall)."""
     probe_workers: int = Field(default=2, ge=1)
     """Uploads probed at once, each in a child process: more validate in parallel, and each adds up
     to probe_memory_bytes to ingest's memory (the unit's MemoryMax must hold them all)."""
