@@ -37,6 +37,8 @@ class StandInIngest:
     received: list[Received] = field(default_factory=list)
     first_chunk: threading.Event = field(default_factory=threading.Event)
     """Set as soon as the first body chunk arrives: proof that the gateway does not buffer."""
+    stuck: bool = False
+    """Read no body at all, as an ingest stuck on its storage would (the gateway's writes then wait)."""
 
     @property
     def url(self) -> str:
@@ -49,6 +51,8 @@ class StandInIngest:
             await send({"type": "lifespan.shutdown.complete"})
             return
         headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+        while self.stuck:
+            await asyncio.sleep(0.05)
         size = chunks = 0
         while True:
             message = await receive()

@@ -3,10 +3,6 @@ a valid clip is accepted and listed, a bad file comes back as ingest's 400 in th
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,56 +12,27 @@ import pytest
 from anb_common.aws import Aws
 from anb_common.reasons import Reason, UploadRule
 from anb_devstack.clips import make_clip
-from anb_devstack.moto import free_port
 from anb_gateway import wording
 from gateway.conftest import Gateway, Player, start_gateway, stop_gateway
+from gateway.real_ingest import queue_of_its_own, real_ingest_env, start_ingest, stop_ingest
 from gateway.test_upload import BOUNDARY, form, headers
 
 
 @pytest.fixture(scope="module")
 async def own_queue(aws: Aws) -> str:
-    # Its own queue, so that the jobs these uploads enqueue are never seen by other suites' consumers.
-    name = f"gateway-real-ingest-{uuid.uuid4().hex[:8]}"
-    async with aws.sqs() as sqs:
-        await sqs.create_queue(QueueName=name)
-    return name
+    return await queue_of_its_own(aws, "gateway-real-ingest")
 
 
 @pytest.fixture(scope="module")
 def real_ingest(
     gateway_env: dict[str, str], session_tmp: Path, own_queue: str
 ) -> Iterator[tuple[Gateway, Gateway]]:
-    port = free_port()
-    # The contract's default limits here (the shared gateway runs with small ones to test them).
-    env = {key: value for key, value in gateway_env.items() if not key.startswith("ANB_UPLOAD_")}
-    env |= {
-        "ANB_AWS_QUEUE_NAME": own_queue,
-        "ANB_INGEST_TEMP_DIR": str(session_tmp / "gateway-real-ingest-spool"),
-    }
-    log = session_tmp / "real-ingest.log"
-    argv = [
-        sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1",
-        "--port", str(port), "anb_ingest.app:create_app",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(url + "/internal/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"ingest did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    gateway = start_gateway({**env, "ANB_INGEST_URL": url}, session_tmp / "gateway-real-ingest.log")
-    yield gateway, Gateway(url, process, log)
+    env = real_ingest_env(gateway_env, own_queue, session_tmp / "gateway-real-ingest-spool")
+    ingest = start_ingest(env, session_tmp / "real-ingest.log")
+    gateway = start_gateway({**env, "ANB_INGEST_URL": ingest.url}, session_tmp / "gateway-real-ingest.log")
+    yield gateway, ingest
     stop_gateway(gateway)
-    process.terminate()
-    process.wait(timeout=30)
+    stop_ingest(ingest)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ same path is covered end to end by the e2e tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from anb_common import identity
 from anb_common.reasons import Reason, UploadRule
 from anb_gateway import wording
 from gateway.conftest import Gateway, Player, own_gateway
-from gateway.stand_in_ingest import StandInIngest
+from gateway.stand_in_ingest import Serving, StandInIngest
 
 BOUNDARY = "anb-test-boundary-7f3a"
 VIDEO_ID = uuid.UUID("0b8e6a7e-3f0c-4d7c-9a35-5c1f0d7b2a11")
@@ -88,21 +89,22 @@ async def test_upload_streams_through_with_identity_and_relays_202(
 
 
 @pytest.mark.parametrize(
-    "reason",
+    ("status", "reason"),
     [
-        Reason(UploadRule.NOT_A_VIDEO),
-        Reason(UploadRule.DURATION, {"duration_s": 10.0, "min_s": 20.0}),
-        Reason(UploadRule.TOO_LARGE, {"limit_bytes": 100_000_000}),
+        (400, Reason(UploadRule.NOT_A_VIDEO)),
+        (400, Reason(UploadRule.DURATION, {"duration_s": 10.0, "min_s": 20.0})),
+        (400, Reason(UploadRule.TOO_LARGE, {"limit_bytes": 100_000_000})),
+        (408, Reason(UploadRule.TOO_SLOW, {"bytes_per_s": 20.0, "min_bytes_per_s": 16384})),
     ],
 )
-async def test_ingest_refusals_reach_the_player_as_400_in_the_gateways_words(
-    api: httpx.AsyncClient, owner: Player, ingest: StandInIngest, reason: Reason
+async def test_ingest_refusals_reach_the_player_in_the_gateways_words(
+    api: httpx.AsyncClient, owner: Player, ingest: StandInIngest, status: int, reason: Reason
 ) -> None:
     body = form(b"not a video")
-    ingest.refuse(400, reason)
+    ingest.refuse(status, reason)
     response = await api.post("/api/videos/upload", content=body, headers=headers(owner, body))
-    assert response.status_code == 400
-    assert response.json() == {"status_code": 400, "detail": wording.upload_refusal(reason)}
+    assert response.status_code == status
+    assert response.json() == {"status_code": status, "detail": wording.upload_refusal(reason)}
     assert response.headers["connection"] == "close"  # the upload route is marked as streamed
 
 
@@ -229,3 +231,56 @@ async def test_uploads_past_the_relay_limit_are_shed_with_503(
         assert second.headers["retry-after"].isdigit()
         assert (await first).status_code == 202
     assert "uploads already in flight to ingest" in one_slot_gateway.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def stuck_ingest() -> Iterator[StandInIngest]:
+    stand_in = StandInIngest(stuck=True)
+    with Serving(stand_in, stand_in.port):
+        yield stand_in
+        stand_in.stuck = False  # lets its handlers end before the server stops
+
+
+@pytest.fixture(scope="module")
+def gateway_to_stuck_ingest(
+    gateway_env: dict[str, str], session_tmp: Path, stuck_ingest: StandInIngest
+) -> Iterator[Gateway]:
+    """Large uploads allowed (more than the sockets between the processes buffer), a 1 s write bound."""
+    env = {
+        **gateway_env,
+        "ANB_INGEST_URL": stuck_ingest.url,
+        "ANB_UPLOAD_MAX_BYTES": str(STUCK_BODY_BYTES),
+        "ANB_HTTP_INGEST_WRITE_IDLE_S": "1",
+    }
+    with own_gateway(env, session_tmp / "gateway-stuck-ingest.log") as started:
+        yield started
+
+
+# Past what the kernel buffers between client, gateway and ingest on the loopback (a few MB each way).
+STUCK_BODY_BYTES = 48_000_000
+
+
+async def test_an_ingest_that_stops_reading_frees_the_upload_after_the_write_bound(
+    gateway_to_stuck_ingest: Gateway, owner: Player
+) -> None:
+    host, port = gateway_to_stuck_ingest.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    body = form(b"\0" * (STUCK_BODY_BYTES - 1000))
+    head = (
+        f"POST /api/videos/upload HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {owner.token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+
+    async def send() -> None:
+        with contextlib.suppress(ConnectionError):
+            writer.write(head.encode() + body)
+            await writer.drain()
+
+    sending = asyncio.create_task(send())
+    try:
+        # Without a bound on writes the gateway would wait on ingest forever (here: this guard's 120 s).
+        status_line = await asyncio.wait_for(reader.readline(), 120)
+    finally:
+        sending.cancel()
+        writer.close()
+    assert status_line.split()[1] == b"504"

@@ -65,6 +65,11 @@ UPLOAD_REFUSALS = [
         Reason(UploadRule.FRAME_RATE, {"fps": 500.0, "max_fps": 120}),
         "video_file: el video tiene 500 imágenes por segundo; debe tener como máximo 120.",
     ),
+    (
+        Reason(UploadRule.TOO_SLOW, {"bytes_per_s": 210.5, "min_bytes_per_s": 16384}),
+        "video_file: el archivo llegó demasiado lento (el mínimo es 16,4 KB/s en promedio); la carga se "
+        "canceló sin guardar nada. Intente de nuevo con una conexión más estable.",
+    ),
     (Reason(UploadRule.IDENTITY), wording.UPLOADS_UNEXPECTED),
     (Reason(UploadRule.UNAVAILABLE), wording.UPLOADS_UNAVAILABLE),
 ]
@@ -147,6 +152,8 @@ def test_a_failure_stored_as_text_reads_as_the_generic_sentence(stored: str | No
         Reason(UploadRule.TOO_LARGE, {}),
         Reason(UploadRule.TITLE, {"max_chars": True}),
         Reason(UploadRule.CODEC, {"codec": 7}),
+        Reason(UploadRule.TOO_SLOW, {"min_bytes_per_s": "fast"}),
+        Reason(UploadRule.TOO_LARGE, {"limit_bytes": 2_500_000.5}),
     ],
 )
 def test_missing_or_malformed_values_drop_the_figure_not_the_rule(reason: Reason) -> None:

@@ -50,6 +50,16 @@ class HttpSettings(BaseSettings):
     ingest_max_uploads: int = Field(default=100, ge=1)
     """Uploads relayed to ingest at once per gateway process; one more waits up to the connect timeout
     for a slot, then gets 503 (load shed, not queued without bound)."""
+    ingest_write_idle_s: float = Field(default=60.0, gt=0)
+    """Longest one write to ingest may wait for ingest to take it; past it the upload is cut (504), so
+    a stuck ingest cannot hold a relay slot."""
+    upload_min_rate_bytes_s: int = Field(default=16 * 1024, ge=1)
+    """Slowest average pace of an upload body (ingest's too; 100 MB in 100 min); slower senders get
+    408, so a trickle cannot hold a relay slot, ingest's multipart upload and its spool."""
+    upload_stall_s: float = Field(default=30.0, gt=0)
+    """Longest an upload body may lag behind that pace (a stall, a slow start) before its 408."""
+    uploads_per_player: int = Field(default=2, ge=1)
+    """Uploads one player may have in flight at once, per gateway process; one more gets 429."""
 
 
 class ListingCacheSettings(BaseSettings):

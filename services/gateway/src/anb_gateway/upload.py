@@ -25,6 +25,8 @@ from anb_common import identity, logs
 from anb_common.reasons import Reason, Value
 from anb_common.settings import UploadLimits
 from anb_gateway import wording
+from anb_gateway.pace import Pace, TooSlow
+from anb_gateway.player_uploads import PlayerUploads
 from anb_gateway.schemas.videos import UploadAccepted
 from anb_gateway.settings import HttpSettings
 from anb_gateway.streamed_upload import drain
@@ -32,9 +34,9 @@ from anb_gateway.streamed_upload import drain
 log = logging.getLogger(__name__)
 
 INGEST_PATH = "/internal/uploads"
-# When to try again after ingest (or the relay's slots) could not take an upload: a restart or a
-# burst passes in well under a minute.
-_RETRY_UNAVAILABLE_S = 30
+# When to try again after an upload could not be taken (ingest or the relay's slots busy, the player's
+# own uploads in flight): a restart, a burst or an upload of a few MB passes in well under a minute.
+_RETRY_S = 30
 
 
 class _IngestAccepted(msgspec.Struct):
@@ -80,10 +82,12 @@ class IngestProxy:
         self._timeout = httpx.Timeout(
             connect=http.ingest_connect_timeout_s,
             read=http.ingest_response_timeout_s,
-            # Writing waits on ingest reading, which waits on S3; the client's own pace bounds it.
-            write=None,
+            # Per write: ingest reading nothing for this long is stuck (its S3 writes included).
+            write=http.ingest_write_idle_s,
             pool=http.ingest_connect_timeout_s,
         )
+        self._pace = Pace(http.upload_min_rate_bytes_s, http.upload_stall_s)
+        self._players = PlayerUploads(http.uploads_per_player)
         # Idle connections are dropped well before ingest's keep-alive (uvicorn's 5 s) closes them, so
         # an upload is never sent on a connection ingest is closing (it failed as ReadError, 502).
         self._limits = httpx.Limits(
@@ -102,9 +106,11 @@ class IngestProxy:
         return _error(400, wording.too_large(self._max_file))
 
     async def _body(self, request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+        """The client's body as ingest gets it. Raising here cuts the relay: httpx drops the connection
+        mid-body, and ingest, seeing the body end early, aborts its multipart upload and its spool."""
         received = 0
         try:
-            async for chunk in request.stream():
+            async for chunk in self._pace.paced(request.stream()):
                 received += len(chunk)
                 if received > self.max_body:
                     raise _TooLarge
@@ -132,21 +138,38 @@ class IngestProxy:
             headers["Content-Length"] = declared
         if declared == "0":
             return _error(400, wording.EMPTY_BODY)
+        if not self._players.take(user_id):
+            log.info("player already has %d uploads in flight; this one is refused", self._players.per_player)
+            await drain(request)
+            return _error(429, wording.too_many_uploads(self._players.per_player), retry_after_s=_RETRY_S)
+        try:
+            return await self._send(request, headers)
+        finally:
+            self._players.give(user_id)
+
+    async def _send(self, request: Request[Any, Any, Any], headers: dict[str, str]) -> Response[bytes]:
         assert self._client is not None, "IngestProxy.start() was not awaited"
         try:
             response = await self._client.post(self._url, content=self._body(request), headers=headers)
         except _TooLarge:
             return self._too_large()
+        except TooSlow:
+            log.info("upload body slower than %d bytes/s; cut", self._pace.min_rate)
+            return _error(408, wording.too_slow(self._pace.min_rate))
         except _ClientGone:
             return _error(400, wording.CLIENT_GONE)
         except httpx.PoolTimeout:
             log.warning(
                 "%d uploads already in flight to ingest; this one is refused", self._limits.max_connections
             )
-            return _error(503, wording.UPLOADS_SATURATED, retry_after_s=_RETRY_UNAVAILABLE_S)
+            return _error(503, wording.UPLOADS_SATURATED, retry_after_s=_RETRY_S)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             log.error("ingest unreachable at %s", self._url)
-            return _error(503, wording.UPLOADS_UNAVAILABLE, retry_after_s=_RETRY_UNAVAILABLE_S)
+            return _error(503, wording.UPLOADS_UNAVAILABLE, retry_after_s=_RETRY_S)
+        except httpx.WriteTimeout:
+            log.error("ingest took no bytes for %.0f s; upload cut", self._timeout.write or 0)
+            await drain(request)  # the client is likely still sending
+            return _error(504, wording.UPLOADS_TIMED_OUT)
         except httpx.TimeoutException:
             log.error("ingest did not answer within %.0f s", self._timeout.read or 0)
             return _error(504, wording.UPLOADS_TIMED_OUT)
@@ -165,13 +188,14 @@ class IngestProxy:
                 video_id = _accepted.decode(response.content).video_id
                 answer = UploadAccepted(message=wording.ACCEPTED, task_id=video_id, video_id=video_id)
                 return Response(_encode(answer), status_code=202, media_type="application/json")
-            if response.status_code == 400:
+            if response.status_code in (400, 408):  # a rule broken; a body too slow at ingest
                 refusal = _refusal.decode(response.content)
-                return _error(400, wording.upload_refusal(Reason(refusal.code, refusal.values)))
+                detail = wording.upload_refusal(Reason(refusal.code, refusal.values))
+                return _error(response.status_code, detail)
         except msgspec.DecodeError:
             pass  # not what ingest answers: below, as anything else unexpected
         if response.status_code == 503:
-            return _error(503, wording.UPLOADS_UNAVAILABLE, retry_after_s=_RETRY_UNAVAILABLE_S)
+            return _error(503, wording.UPLOADS_UNAVAILABLE, retry_after_s=_RETRY_S)
         # 401 from ingest means the internal keys disagree: our misconfiguration, not the client's.
         log.error("ingest answered %s: %s", response.status_code, response.text[:500])
         return _error(502, wording.UPLOADS_UNEXPECTED)

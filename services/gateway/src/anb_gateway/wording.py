@@ -63,8 +63,23 @@ UPLOADS_INTERRUPTED = "La carga se interrumpió entre servicios; intente de nuev
 UPLOADS_UNEXPECTED = "El servicio de carga respondió de forma inesperada; intente de nuevo."
 
 
-def too_large(limit_bytes: int) -> str:
-    return f"video_file: el archivo supera el límite de {_megabytes(limit_bytes)} MB."
+def too_large(limit_bytes: float) -> str:
+    return f"video_file: el archivo supera el límite de {_decimal(limit_bytes / 1_000_000)} MB."
+
+
+def too_slow(min_rate_bytes_s: float) -> str:
+    pace = _decimal(min_rate_bytes_s / 1000)
+    return (
+        f"video_file: el archivo llegó demasiado lento (el mínimo es {pace} KB/s en promedio); "
+        "la carga se canceló sin guardar nada. Intente de nuevo con una conexión más estable."
+    )
+
+
+def too_many_uploads(per_player: int) -> str:
+    return (
+        f"Ya tiene {per_player} cargas en curso, el máximo a la vez; "
+        "espere a que terminen e intente de nuevo."
+    )
 
 
 # --- The platform ---------------------------------------------------------------------------------
@@ -121,30 +136,31 @@ class _Figures:
         value = self._values.get(key)
         return value if isinstance(value, str) and value else None
 
-    def number(self, key: str, decimals: int | None = None) -> str | None:
-        """Spanish style: a decimal comma; whole numbers without decimals unless ``decimals`` is set."""
+    def value(self, key: str) -> float | None:
         value = self._values.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return None
-        if decimals is None:
-            decimals = 0 if float(value).is_integer() else 1
-        return f"{value:.{decimals}f}".replace(".", ",")
+        return None if isinstance(value, bool) or not isinstance(value, int | float) else value
+
+    def number(self, key: str, decimals: int | None = None) -> str | None:
+        value = self.value(key)
+        return None if value is None else _decimal(value, decimals)
 
     def size(self) -> str | None:
         width, height = self.number("width"), self.number("height")
         return f"{width}x{height}" if width and height else None
 
 
-def _megabytes(count: float) -> str:
-    megabytes = count / 1_000_000
-    return f"{megabytes:.{0 if megabytes.is_integer() else 1}f}".replace(".", ",")
+def _decimal(value: float, decimals: int | None = None) -> str:
+    """Spanish style: a decimal comma; whole numbers without decimals unless ``decimals`` is set."""
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else 1
+    return f"{value:.{decimals}f}".replace(".", ",")
 
 
 def _too_large(figures: _Figures) -> str:
-    limit = figures.number("limit_bytes")
+    limit = figures.value("limit_bytes")
     if limit is None:
         return "video_file: el archivo supera el tamaño máximo permitido."
-    return too_large(int(limit))
+    return too_large(limit)
 
 
 def _missing_field(figures: _Figures) -> str:
@@ -197,6 +213,13 @@ def _frame_rate(figures: _Figures) -> str:
     return f"video_file: {has}; {limit}."
 
 
+def _too_slow(figures: _Figures) -> str:
+    least = figures.value("min_bytes_per_s")
+    if least is None:
+        return "video_file: el archivo llegó demasiado lento; la carga se canceló sin guardar nada."
+    return too_slow(least)
+
+
 _UPLOAD_RULES: dict[str, Callable[[_Figures], str]] = {
     UploadRule.TOO_LARGE: _too_large,
     UploadRule.EMPTY_FILE: lambda _: "video_file: el archivo está vacío.",
@@ -213,6 +236,7 @@ _UPLOAD_RULES: dict[str, Callable[[_Figures], str]] = {
     UploadRule.DURATION: _duration,
     UploadRule.RESOLUTION: _resolution,
     UploadRule.FRAME_RATE: _frame_rate,
+    UploadRule.TOO_SLOW: _too_slow,
     # Never the player's doing: the relay answers these with its own messages (502, 503).
     UploadRule.IDENTITY: lambda _: UPLOADS_UNEXPECTED,
     UploadRule.UNAVAILABLE: lambda _: UPLOADS_UNAVAILABLE,

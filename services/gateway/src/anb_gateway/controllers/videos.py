@@ -111,6 +111,8 @@ class VideosController(Controller):
                 wording.upload_refusal(Reason(UploadRule.DURATION, {"duration_s": 10.0, "min_s": 20})),
             ),
             401: UNAUTHORIZED,
+            408: error(408, "El archivo llega demasiado lento", wording.too_slow(16 * 1024)),
+            429: error(429, "Demasiadas cargas a la vez", wording.too_many_uploads(2)),
             503: error(503, "Servicio de carga no disponible", wording.UPLOADS_UNAVAILABLE),
         },
     )
