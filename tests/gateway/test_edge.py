@@ -15,7 +15,7 @@ from litestar import Litestar, get
 from litestar.testing import AsyncTestClient, TestClient
 
 from anb_devstack.moto import free_port
-from anb_gateway import errors
+from anb_gateway import errors, wording
 from anb_gateway.app import build
 from anb_gateway.middleware import EdgeMiddleware
 from anb_gateway.settings import GatewaySettings, HttpSettings
@@ -63,7 +63,7 @@ async def test_routing_errors_are_json(api: httpx.AsyncClient, method: str, path
     response = await api.request(method, path)
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json()["status_code"] == status
+    assert response.json() == {"status_code": status, "detail": wording.http_status(status)}
 
 
 async def test_health(api: httpx.AsyncClient) -> None:

@@ -168,3 +168,50 @@ def test_an_unknown_code_still_reads_in_spanish_and_is_logged(caplog: pytest.Log
         assert wording.processing_failure(encode(Reason("cosmic_ray"))) == wording.PROCESSING_FAILED
     assert "sky_color" in caplog.text
     assert "cosmic_ray" in caplog.text
+
+
+# (field as the framework names it, its message, what the player reads): the checks of the request's
+# shape that msgspec and Litestar phrase in English.
+INVALID = [
+    (
+        "password1",
+        "Expected `str` of length >= 8 - at `$.password1`",
+        "password1: debe tener al menos 8 caracteres.",
+    ),
+    ("first_name", "Expected `str` of length >= 1", "first_name: no puede estar vacío."),
+    ("last_name", "Expected `str` of length <= 100", "last_name: debe tener como máximo 100 caracteres."),
+    ("limit", "Expected `int` >= 1", "limit: debe ser un número mayor o igual que 1."),
+    ("limit", "Expected `int` <= 100", "limit: debe ser un número menor o igual que 100."),
+    ("limit", "Expected `int`, got `str`", "limit: debe ser un número entero."),
+    ("country", "Expected `str`, got `int`", "country: debe ser texto."),
+    ("data", "Expected `object`, got `array`", "body: debe ser un objeto JSON."),
+    ("data", "Object missing required field `city`", "city: falta este campo."),
+    ("data", "Object contains unknown field `is_admin`", "is_admin: este campo no existe en la API."),
+    (
+        "email",
+        "Expected `str` matching regex '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$'",
+        "email: debe ser un correo válido.",
+    ),
+    ("city", "Expected `str` matching regex '\\S'", "city: no puede estar vacío."),
+    (None, "JSON is malformed: object keys must be strings (byte 1)", "body: no es JSON válido."),
+    ("data", "'data'", "body: falta el cuerpo JSON o no es válido."),
+    ("title", "something new the framework says", "title: valor inválido."),
+]
+
+
+@pytest.mark.parametrize(("key", "message", "sentence"), INVALID)
+def test_the_request_shape_rules_read_in_spanish(key: str | None, message: str, sentence: str) -> None:
+    assert wording.invalid(key, message) == sentence
+
+
+@pytest.mark.parametrize(
+    ("status", "sentence"), [(404, "Recurso no encontrado."), (405, "Método no permitido.")]
+)
+def test_the_frameworks_own_answers_read_in_spanish(status: int, sentence: str) -> None:
+    assert wording.http_status(status) == sentence
+    assert wording.http_status(418).startswith("Error HTTP 418")
+
+
+def test_the_gateways_own_refusals_are_kept_and_the_frameworks_reworded() -> None:
+    assert wording.reworded(wording.PASSWORDS_DIFFER) == wording.PASSWORDS_DIFFER
+    assert wording.reworded("JSON is malformed: trailing characters (byte 3)") == "body: no es JSON válido."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
@@ -24,28 +25,15 @@ def _body(status_code: int, detail: str, headers: dict[str, str]) -> Response[An
     )
 
 
-def _rule(message: str, key: str | None = None) -> str:
-    # msgspec phrases a failure as "<rule> - at `$.field`"; the field is reported separately.
-    rule = message.split(" - at ", 1)[0]
-    # A regex is no explanation for a person; the only patterns in our schemas mean these two things.
-    if "matching regex" in rule:
-        return "Expected a valid email address" if key == "email" else "Expected a non-blank `str`"
-    return rule
-
-
 def validation_detail(exc: ValidationException) -> str:
     """One sentence per broken rule: which field (or parameter) and what it must be."""
     problems = exc.extra if isinstance(exc.extra, list) else []
-    parts: list[str] = []
-    for problem in problems:
-        if not isinstance(problem, dict):
-            continue
-        key = problem.get("key")
-        # Litestar names the whole JSON body "data" (the handler's parameter); clients know it as the body.
-        key = "body" if key == "data" else key
-        rule = _rule(str(problem.get("message", "invalid value")), key)
-        parts.append(f"{key}: {rule}" if key else rule)
-    return "; ".join(parts) or _rule(exc.detail)
+    parts = [
+        wording.invalid(problem.get("key"), str(problem.get("message", "")))
+        for problem in problems
+        if isinstance(problem, dict)
+    ]
+    return " ".join(parts) or wording.reworded(exc.detail)
 
 
 def on_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -57,7 +45,11 @@ def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any
     if exc.status_code >= 500:
         log.error("%s %s answered %s: %s", request.method, request.url.path, exc.status_code, exc.detail)
         return _body(exc.status_code, _internal_detail(), headers)
-    return _body(exc.status_code, exc.detail, headers)
+    # The framework's own answers (an unknown route, a method not served, a body that is not JSON)
+    # are English; the gateway's own are kept.
+    if exc.detail == HTTPStatus(exc.status_code).phrase:
+        return _body(exc.status_code, wording.http_status(exc.status_code), headers)
+    return _body(exc.status_code, wording.reworded(exc.detail), headers)
 
 
 def _internal_detail() -> str:

@@ -22,4 +22,4 @@ def error(status_code: int, description: str, detail: str) -> ResponseSpec:
 UNAUTHORIZED = error(401, "Falta el token, es inválido o expiró", wording.BEARER_REFUSED)
 FORBIDDEN = error(403, "El video pertenece a otro usuario", wording.NOT_YOURS)
 NOT_FOUND = error(404, "No existe el video", wording.VIDEO_NOT_FOUND)
-BAD_PARAMETER = error(400, "Parámetro inválido", "limit: Expected `int` <= 100")
+BAD_PARAMETER = error(400, "Parámetro inválido", wording.invalid("limit", "Expected `int` <= 100"))

@@ -12,6 +12,7 @@ reads as Spanish, a generic sentence, and is logged so that it gets its own word
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 
 from anb_common.reasons import ProcessingFailure, Reason, UploadRule, Value, decode
@@ -89,6 +90,91 @@ DATABASE_DOWN = "La base de datos no responde."
 
 def internal_error(request_id: str) -> str:
     return f"Error interno del servidor (referencia {request_id})."
+
+
+# --- Requests that break the API's shape ----------------------------------------------------------
+# msgspec and Litestar phrase these in English ("Expected `str` of length >= 8 - at `$.password1`");
+# each known phrasing is reworded here, naming the field and the rule.
+_TYPES = {
+    "str": "texto",
+    "int": "un número entero",
+    "float": "un número",
+    "bool": "verdadero o falso",
+    "object": "un objeto JSON",
+    "array": "una lista JSON",
+}
+_SHAPE_RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[str | None, str]]]] = [
+    (re.compile(r"Expected `str` of length >= 1$"), lambda m: (None, "no puede estar vacío")),
+    (
+        re.compile(r"Expected `str` of length >= (\d+)"),
+        lambda m: (None, f"debe tener al menos {m[1]} caracteres"),
+    ),
+    (
+        re.compile(r"Expected `str` of length <= (\d+)"),
+        lambda m: (None, f"debe tener como máximo {m[1]} caracteres"),
+    ),
+    (
+        re.compile(r"Expected `(?:int|float)` >= (\S+)"),
+        lambda m: (None, f"debe ser un número mayor o igual que {m[1]}"),
+    ),
+    (
+        re.compile(r"Expected `(?:int|float)` <= (\S+)"),
+        lambda m: (None, f"debe ser un número menor o igual que {m[1]}"),
+    ),
+    (re.compile(r"Expected `(\w+)`, got `\w+`"), lambda m: (None, f"debe ser {_TYPES.get(m[1], m[1])}")),
+    (re.compile(r"Object missing required field `(\w+)`"), lambda m: (m[1], "falta este campo")),
+    (
+        re.compile(r"Object contains unknown field `(\w+)`"),
+        lambda m: (m[1], "este campo no existe en la API"),
+    ),
+    # The only patterns in our schemas: the email's shape, and "not only spaces".
+    (re.compile(r"matching regex '\^\[\^@"), lambda m: (None, "debe ser un correo válido")),
+    (re.compile(r"matching regex"), lambda m: (None, "no puede estar vacío")),
+    (re.compile(r"JSON is malformed"), lambda m: ("body", "no es JSON válido")),
+]
+
+
+def invalid(key: str | None, message: str) -> str:
+    """One rule a request broke, as ``field: rule.``; ``key`` as the framework names the field (the
+    handler's ``data`` is the JSON body)."""
+    field = "body" if key in (None, "data") else key
+    if (sentence := _shape_rule(field, message)) is not None:
+        return sentence
+    if field == "body":
+        return "body: falta el cuerpo JSON o no es válido."
+    return f"{field}: valor inválido."
+
+
+def reworded(detail: str) -> str:
+    """A refusal's detail: the framework's English reworded, the gateway's own words kept."""
+    return _shape_rule("body", detail) or detail
+
+
+def _shape_rule(field: str, message: str) -> str | None:
+    # msgspec appends where it found the problem; the field is named separately.
+    rule = message.split(" - at ", 1)[0]
+    for pattern, render in _SHAPE_RULES:
+        if found := pattern.search(rule):
+            named, sentence = render(found)
+            return f"{named or field}: {sentence}."
+    return None
+
+
+_STATUS = {
+    400: "Solicitud inválida.",
+    401: "No autorizado.",
+    403: "Acceso denegado.",
+    404: "Recurso no encontrado.",
+    405: "Método no permitido.",
+    413: "El cuerpo de la solicitud es demasiado grande.",
+    415: "Tipo de contenido no admitido.",
+    429: "Demasiadas solicitudes; intente de nuevo más tarde.",
+}
+
+
+def http_status(status_code: int) -> str:
+    """What the framework's own answers (an unknown route, a method not served) say."""
+    return _STATUS.get(status_code, f"Error HTTP {status_code}.")
 
 
 # --- Ingest's refusals (UploadRule) ---------------------------------------------------------------

@@ -73,7 +73,7 @@ class AuthController(Controller):
                     )
                 ],
             ),
-            400: error(400, "Datos inválidos", "password1: Expected `str` of length >= 8"),
+            400: error(400, "Datos inválidos", wording.invalid("password1", "Expected `str` of length >= 8")),
             429: _TOO_MANY,
         },
     )
