@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anb_devstack import invariants
-from anb_devstack.clips import with_sps_size
+from anb_devstack.clips import make_clip, make_frame_bomb, make_stuck_timestamps, with_sps_size
 from anb_devstack.running import RunningPlatform
 
 pytestmark = pytest.mark.slow
@@ -172,14 +172,31 @@ def _targeted(clips: Clips, scratch: Path) -> dict[str, tuple[bytes, str]]:
         "mdat zeroed after the first picture": (with_mdat_damaged(mp4, 0.05), "settled"),
         "faststart MP4 with the mdat cut halfway": (with_mdat_truncated(fast, 0.5), "settled"),
         "SPS declares 4096x4096 (slices are 1080p)": (with_sps_size(mp4, 256, 256), "settled"),
-        # The largest the H.264 decoder takes (67 Mpixel frames, about 1 GB in a worker): over 4K, refused.
+        # The largest the H.264 decoder takes (67 Mpixel frames): over 4K, refused from the size the
+        # stream declares, with no picture allocated (max_pixels).
         "SPS declares 8192x8184 (slices are 1080p)": (with_sps_size(mp4, 512, 512), "400"),
         "SPS declares 16384x16384": (with_sps_size(mp4, 1024, 1024), "400"),
         "tkhd declares 65535x65535": (set_tkhd_size(mp4, 65535, 65535), "settled"),
         "avc1 declares 65535x65535": (set_sample_entry_size(mp4, 65535, 65535), "settled"),
         "WebM PixelWidth/PixelHeight 65535": (set_matroska_pixel_size(webm, 65535, 65535), "settled"),
         "random bytes after the moov": (mp4 + os.urandom(8192), "settled"),
+        # Codecs outside the list: refused from the stream's parameters, before any decoder opens.
+        "mpeg4 in a MOV": (_clip(scratch / "mpeg4.mov", codec="mpeg4"), "400"),
+        "mjpeg in a MOV": (_clip(scratch / "mjpeg.mov", codec="mjpeg", pix_fmt="yuvj420p"), "400"),
+        # Far more pictures than 120 a second: refused by counting packets, never decoding them.
+        "20,000 pictures in 30 s (MP4)": (make_frame_bomb(scratch / "bomb.mp4", **BOMB).read_bytes(), "400"),
+        "20,000 pictures, timestamps stuck (MKV)": (
+            make_stuck_timestamps(scratch / "stuck.mkv", **BOMB).read_bytes(),
+            "400",
+        ),
     }
+
+
+BOMB = {"frames": 20_000, "seconds": 30, "width": 1920, "height": 1080}
+
+
+def _clip(path: Path, codec: str, pix_fmt: str = "yuv420p") -> bytes:
+    return make_clip(path, seconds=21, fps=1, codec=codec, pix_fmt=pix_fmt).read_bytes()
 
 
 def test_targeted_files_end_refused_or_settled(

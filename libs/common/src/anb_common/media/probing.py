@@ -122,7 +122,8 @@ def clockwise_rotation(frame: av.VideoFrame) -> int:
 
 def stream_duration_s(media: av.container.InputContainer, stream: VideoStream) -> float | None:
     """Duration of ``stream`` from the container's index (Matroska only has the container's)."""
-    if stream.duration is not None and stream.time_base is not None:
+    # An unset time base is None before PyAV 19 and a zero rational from 19 on.
+    if stream.duration is not None and stream.time_base:
         return float(stream.duration * stream.time_base)
     if media.duration is not None:
         return media.duration / av.time_base
