@@ -27,6 +27,7 @@ FAULT_ENV = {
     "ANB_INGEST_RELAY_BACKOFF_CAP_S": "2",
     "ANB_INGEST_RECOVERY_INTERVAL_S": "2",
     "ANB_AUTH_RATE_LIMIT_PER_MINUTE": "100000",
+    "ANB_AUTH_ACCOUNT_FAILURES": "100000",
     # botocore's retries would otherwise ride out a short outage; faults should reach our own code.
     "ANB_AWS_MAX_ATTEMPTS": "2",
     "ANB_AWS_CONNECT_TIMEOUT_S": "1",

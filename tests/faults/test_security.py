@@ -66,10 +66,23 @@ def _dsn(platform: RunningPlatform) -> str:
 
 # --- ingest's internal identity -------------------------------------------------------------------
 
+INGEST = "/internal/uploads"
 
-def _identity_claims(user_id: str, *, age_s: int = 0, audience: str = "anb-internal") -> dict[str, object]:
+
+def _identity_claims(
+    user_id: str, *, age_s: int = 0, audience: str = "anb-internal", method: str = "POST", path: str = INGEST
+) -> dict[str, object]:
+    """What a gateway token for an upload to ingest holds: each forgery below breaks one thing."""
     now = int(time.time()) - age_s
-    return {"sub": user_id, "aud": audience, "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}
+    return {
+        "sub": user_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + 60,
+        "jti": uuid.uuid4().hex,
+        "htm": method,
+        "htu": path,
+    }
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the HS512 forgery's key
@@ -98,6 +111,15 @@ def test_ingest_refuses_requests_without_a_valid_internal_token(
         "HS512 with the right key": jwt.encode(claims, internal, algorithm="HS512"),
         "no expiry": jwt.encode({k: v for k, v in claims.items() if k != "exp"}, internal, algorithm="HS256"),
         "the player's access token": victim.token,
+        "for another path": jwt.encode(
+            _identity_claims(victim.user_id, path="/internal/other"), internal, algorithm="HS256"
+        ),
+        "for another method": jwt.encode(
+            _identity_claims(victim.user_id, method="PATCH"), internal, algorithm="HS256"
+        ),
+        "bound to no request": jwt.encode(
+            {k: v for k, v in claims.items() if k not in ("htm", "htu")}, internal, algorithm="HS256"
+        ),
     }
     body = clips.mp4.read_bytes()
     with httpx.Client(base_url=hostile_platform.ingest_url, timeout=60) as ingest:
@@ -110,10 +132,10 @@ def test_ingest_refuses_requests_without_a_valid_internal_token(
                 data={"title": label},
             )
             assert response.status_code == 401, f"{label}: {response.status_code} {response.text[:200]}"
-            assert response.json()["detail"]
+            assert response.json()["code"] == "identity"
         assert api.get("/videos", headers=victim.auth).json() == [], "a refused upload left a video"
         # Control: the same request with a properly signed token is accepted.
-        good = identity.sign(uuid.UUID(victim.user_id), internal, method="POST", path="/internal/uploads")
+        good = identity.sign(uuid.UUID(victim.user_id), internal, method="POST", path=INGEST)
         CREDENTIALS.add(good)
         accepted = ingest.post(
             "/internal/uploads",
@@ -121,7 +143,15 @@ def test_ingest_refuses_requests_without_a_valid_internal_token(
             files={"video_file": ("clip.mp4", body, "video/mp4")},
             data={"title": "signed"},
         )
+        # The same token once more, as someone who read it off the first request would send it.
+        replayed = ingest.post(
+            "/internal/uploads",
+            headers={identity.HEADER: good},
+            files={"video_file": ("clip.mp4", body, "video/mp4")},
+            data={"title": "replayed"},
+        )
     assert accepted.status_code == 202, accepted.text
+    assert replayed.status_code == 401, replayed.text
     video_id = accepted.json()["video_id"]
     assert_settled_well(wait_terminal(api, victim, [video_id], SETTLE_S), {video_id: "signed upload"})
 
