@@ -10,7 +10,7 @@ from anb_devstack.brand import ASSETS_DIR
 from anb_transcoder.cards import encoded_card
 from anb_transcoder.x264 import OutputFormat
 
-OUTPUT = OutputFormat(Fraction(30), 1280, 720, "veryfast", 23)
+OUTPUT = OutputFormat(Fraction(30), 1280, 720, "veryfast", 23, 60)
 
 
 def test_a_card_is_a_closed_run_starting_with_a_keyframe() -> None:
@@ -23,6 +23,11 @@ def test_a_card_is_a_closed_run_starting_with_a_keyframe() -> None:
     assert sum(packet.keyframe for packet in card.packets) == 1
 
 
+def test_a_long_card_has_a_keyframe_every_two_seconds() -> None:
+    card = encoded_card(ASSETS_DIR / "intro.png", 150, OUTPUT)
+    assert [packet.pts for packet in card.packets if packet.keyframe] == [0, 60, 120]
+
+
 def test_the_same_card_is_encoded_once() -> None:
     assert encoded_card(ASSETS_DIR / "intro.png", 12, OUTPUT) is encoded_card(
         ASSETS_DIR / "intro.png", 12, OUTPUT
@@ -31,7 +36,7 @@ def test_the_same_card_is_encoded_once() -> None:
 
 def test_each_output_format_and_length_gets_its_own_encoding() -> None:
     card = encoded_card(ASSETS_DIR / "intro.png", 12, OUTPUT)
-    other_rate = OutputFormat(Fraction(30000, 1001), 1280, 720, "veryfast", 23)
+    other_rate = OutputFormat(Fraction(30000, 1001), 1280, 720, "veryfast", 23, 60)
     assert encoded_card(ASSETS_DIR / "intro.png", 12, other_rate) is not card
     assert encoded_card(ASSETS_DIR / "intro.png", 13, OUTPUT).frames == 13
 

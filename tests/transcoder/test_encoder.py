@@ -17,7 +17,7 @@ from anb_transcoder.encoder import Encoder
 from anb_transcoder.outcomes import Cancelled
 from anb_transcoder.x264 import OutputFormat
 
-OUTPUT = OutputFormat(Fraction(25), 1280, 720, "veryfast", 23)
+OUTPUT = OutputFormat(Fraction(25), 1280, 720, "veryfast", 23, 50)
 CARD_FRAMES = 10
 FOOTAGE_FRAMES = 20
 
@@ -84,7 +84,7 @@ def test_cards_from_another_format_are_encoded_in_place(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # ultrafast turns CABAC off: other parameter sets, so the copied packets would not decode.
-    other = OutputFormat(OUTPUT.fps, OUTPUT.width, OUTPUT.height, "ultrafast", OUTPUT.crf)
+    other = OutputFormat(OUTPUT.fps, OUTPUT.width, OUTPUT.height, "ultrafast", OUTPUT.crf, OUTPUT.keyint)
     assert encoded_card(ASSETS_DIR / "intro.png", CARD_FRAMES, other).extradata != (
         encoded_card(ASSETS_DIR / "intro.png", CARD_FRAMES, OUTPUT).extradata
     )

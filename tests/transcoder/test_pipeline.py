@@ -136,6 +136,21 @@ def test_output_format(landscape: tuple[Path, Path]) -> None:
     assert duration == pytest.approx(4.0, abs=0.2)
 
 
+def test_keyframes_start_each_piece_then_come_every_two_seconds(landscape: tuple[Path, Path]) -> None:
+    """Intro card, footage and outro card each start on a keyframe (a card's packets are copied in),
+    then one comes every 2 s of it and nowhere else: no scene cut adds one (the HLS segments start
+    on them). At 10 fps: 5-frame cards around 30 footage frames."""
+    with av.open(str(landscape[1])) as media:
+        stream = media.streams.video[0]
+        frame_s = 1 / Fraction(stream.average_rate or 1)
+        keyframes = [
+            (packet.pts or 0) * Fraction(stream.time_base or 1) / frame_s
+            for packet in media.demux(stream)
+            if packet.is_keyframe
+        ]
+    assert sorted(keyframes) == [0, 5, 25, 35]
+
+
 def test_faststart_puts_moov_before_mdat(landscape: tuple[Path, Path]) -> None:
     boxes = _top_level_boxes(landscape[1])
     assert boxes.index("moov") < boxes.index("mdat")
