@@ -320,6 +320,24 @@ def test_should_stop_cancels_and_leaves_nothing(clips: Path, tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_failed_or_cancelled_transcode_leaves_no_derivative(clips: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"this is not a video at all")
+    with pytest.raises(UnprocessableVideo):
+        transcode(garbage, tmp_path / "out.mp4", BRAND, FAST, derivatives=tmp_path / "derivatives")
+    src = make_clip(clips / "cancelled.mp4", width=320, height=180, seconds=2.0)
+    with pytest.raises(Cancelled):
+        transcode(
+            src,
+            tmp_path / "out.mp4",
+            BRAND,
+            FAST,
+            should_stop=lambda: True,
+            derivatives=tmp_path / "derivatives",
+        )
+    assert list(tmp_path.iterdir()) == [garbage]
+
+
 def test_progress_is_a_rising_percentage(landscape: tuple[Path, Path], tmp_path: Path) -> None:
     seen: list[int] = []
     transcode(landscape[0], tmp_path / "out.mp4", BRAND, FAST, on_progress=seen.append)

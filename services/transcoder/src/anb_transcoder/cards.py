@@ -5,7 +5,8 @@ turns them into the same packets each time; encoding them once saves each job ab
 (measured: 150 card frames at 720p30, veryfast), some 2 % of a 30 s 1080p job. A card is a closed
 run of pictures starting with an IDR frame, encoded with the footage's ``OutputFormat``, so its
 parameter sets equal the footage encoder's; the encoder checks that before copying and encodes the
-picture itself when they differ, and numbers the decode times of the joined stream itself.
+picture itself when they differ, and numbers the decode times of the joined stream itself. A card
+also brings its storyboard thumbnail: one picture for all its seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import av
 
 from anb_transcoder.brand import load_card
+from anb_transcoder.storyboard import Tile, thumbnail
 from anb_transcoder.x264 import OutputFormat
 
 _KEPT = 8
@@ -40,6 +42,8 @@ class EncodedCard:
     extradata: bytes
     """The parameter sets these packets need (the MP4's avcC)."""
     packets: tuple[CardPacket, ...]
+    tile: Tile
+    """The card's storyboard thumbnail."""
 
 
 def encoded_card(path: Path, frames: int, output: OutputFormat) -> EncodedCard:
@@ -70,4 +74,5 @@ def _encode(path: Path, mtime_ns: int, size: int, frames: int, output: OutputFor
         packets=tuple(
             CardPacket(bytes(packet), int(packet.pts or 0), packet.is_keyframe) for packet in packets
         ),
+        tile=thumbnail(picture),
     )

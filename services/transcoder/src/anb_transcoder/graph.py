@@ -64,6 +64,10 @@ class FootageGraph:
         scaled = (layout.height, layout.width) if turned else (layout.width, layout.height)
         logo_x = max(0, layout.x + layout.width - logo.width - LOGO_MARGIN_PX)
         logo_y = max(0, layout.y + layout.height - logo.height - LOGO_MARGIN_PX)
+        self.footage_area = layout
+        """Where the footage lands in each output frame (the rest is black bars)."""
+        self.watermark_area = Layout(logo.width, logo.height, logo_x, logo_y)
+        """Where the watermark lies over it (it may reach past the frame's edge)."""
 
         # Held here: the filter contexts below refer to their graph only weakly.
         self._graph = graph = av.filter.Graph()

@@ -4,13 +4,15 @@ intro card → footage (first ``max_output_s`` seconds, fitted and padded to the
 honoured, watermark on every frame, constant frame rate) → outro card, one H.264 stream (libx264) in
 an MP4 with faststart and no audio; the cards' packets are encoded once per worker and copied in
 (``cards.py``). Decoding, filtering and encoding each run in a thread of their own, overlapping
-(PyAV releases the GIL inside FFmpeg); decoder and encoder use FFmpeg's own threads too.
+(PyAV releases the GIL inside FFmpeg); decoder and encoder use FFmpeg's own threads too. Asked for,
+the poster, storyboard and HLS rendition come from the same run (``derivatives.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -32,6 +34,7 @@ from anb_common.reasons import ProcessingFailure
 from anb_transcoder.bounds import CHECK_EVERY, Bounds
 from anb_transcoder.brand import BrandAssets, load_logo
 from anb_transcoder.cards import encoded_card
+from anb_transcoder.derivatives import DerivativeFiles, Derivatives
 from anb_transcoder.encoder import Encoder
 from anb_transcoder.graph import FootageGraph
 from anb_transcoder.outcomes import Cancelled, UnprocessableVideo
@@ -57,6 +60,8 @@ class TranscodeResult:
     footage_frames: int
     card_frames: int
     """Frames of each card."""
+    derivatives: DerivativeFiles | None = None
+    """The poster, storyboard and HLS files, when they were asked for."""
 
     @property
     def duration_s(self) -> float:
@@ -70,19 +75,24 @@ def transcode(
     settings: ProcessingSettings,
     on_progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    derivatives: Path | None = None,
 ) -> TranscodeResult:
-    """Write the processed video of ``src`` to ``dst`` (blocking; run it off the event loop).
+    """Write the processed video of ``src`` to ``dst`` (blocking; run it off the event loop), and its
+    derivatives into the folder ``derivatives`` (created) unless that is None.
 
     Raises ``UnprocessableVideo`` for input that will never work or breaks a bound of ``settings``,
     ``Cancelled`` when ``should_stop`` returned true (both checked while decoding and while encoding,
-    see ``bounds``); on any failure ``dst`` is left absent. ``on_progress`` gets the percent of output
-    frames written each time it changes (at most 101 calls; the caller decides how often to store it).
+    see ``bounds``); on any failure ``dst`` and ``derivatives`` are left absent. ``on_progress`` gets
+    the percent of output frames written each time it changes (at most 101 calls; the caller decides
+    how often to store it).
     """
     partial = dst.with_name(f".{dst.name}.partial")
+    done = False
     try:
         bounds = Bounds(settings, should_stop)
-        result = _transcode(src, partial, brand, settings, _Progress(on_progress), bounds)
+        result = _transcode(src, partial, brand, settings, _Progress(on_progress), bounds, derivatives)
         partial.replace(dst)
+        done = True
         return result
     except (UnprocessableVideo, Cancelled, OSError, MemoryError):
         raise
@@ -94,6 +104,8 @@ def transcode(
         raise UnprocessableVideo(ProcessingFailure.DAMAGED, f"unexpected {type(exc).__name__}") from exc
     finally:
         partial.unlink(missing_ok=True)
+        if derivatives is not None and not done:
+            shutil.rmtree(derivatives, ignore_errors=True)
 
 
 def _transcode(
@@ -103,6 +115,7 @@ def _transcode(
     settings: ProcessingSettings,
     progress: _Progress,
     bounds: Bounds,
+    derivatives: Path | None,
 ) -> TranscodeResult:
     try:
         media = safe_open(src, max_pixels=settings.max_pixels)
@@ -129,18 +142,23 @@ def _transcode(
         footage_limit = math.floor(settings.max_output_s * fps)
         progress.total = max(1, min(footage_limit, round(footage_s * fps)) + 2 * card_frames)
         logo = load_logo(brand.logo)
+        graphs: list[FootageGraph] = []
+        """The graph, once the filtering thread has built it from the first frame."""
 
         def graph_for(first: av.VideoFrame) -> FootageGraph:
             try:
-                return FootageGraph(
-                    first,
-                    time_base=first.time_base or stream.time_base or Fraction(1, 90_000),
-                    sample_aspect=stream.codec_context.sample_aspect_ratio or Fraction(1),
-                    rotation=clockwise_rotation(first),
-                    fps=fps,
-                    size=(settings.width, settings.height),
-                    logo=logo,
+                graphs.append(
+                    FootageGraph(
+                        first,
+                        time_base=first.time_base or stream.time_base or Fraction(1, 90_000),
+                        sample_aspect=stream.codec_context.sample_aspect_ratio or Fraction(1),
+                        rotation=clockwise_rotation(first),
+                        fps=fps,
+                        size=(settings.width, settings.height),
+                        logo=logo,
+                    )
                 )
+                return graphs[0]
             except (av.FFmpegError, ValueError) as exc:
                 # The only input to the graph that varies is the source's picture format and size.
                 raise UnprocessableVideo(
@@ -153,6 +171,7 @@ def _transcode(
 
         frames = in_background(_decode(media, stream, settings.max_output_s, bounds), _DECODED_AHEAD)
         batches = in_background(_fitted(frames, graph_for), _BATCHES_AHEAD)
+        maker: Derivatives | None = None
         try:
             footage = 0
             try:
@@ -165,13 +184,23 @@ def _transcode(
                 intro, outro = (
                     encoded_card(card, card_frames, output) for card in (brand.intro, brand.outro)
                 )
+                # The graph handed the first batch over, so it exists: it says where the footage lies.
+                if derivatives is not None:
+                    maker = Derivatives(derivatives, fps, graphs[0].footage_area, graphs[0].watermark_area)
                 with Encoder(dst, output, progress.update, bounds.check) as encoder:
                     encoder.card(intro)
+                    if maker is not None:
+                        maker.card(intro)
                     for ready in _with_first(first, batches):
-                        footage += encoder.footage(ready, footage_limit - footage)
+                        taken = encoder.footage(ready, footage_limit - footage)
+                        if maker is not None:
+                            maker.footage(ready[:taken])
+                        footage += taken
                     if footage == 0:
                         raise UnprocessableVideo(ProcessingFailure.DAMAGED, "no picture left the graph")
                     encoder.card(outro)
+                    if maker is not None:
+                        maker.card(outro)
             except (av.FFmpegError, ValueError) as exc:
                 if isinstance(exc, OSError):
                     raise  # the disk or the output, not the video: another attempt may work
@@ -181,7 +210,8 @@ def _transcode(
         finally:
             batches.close()
             frames.close()
-    return TranscodeResult(fps=fps, footage_frames=footage, card_frames=card_frames)
+    files = None if maker is None else maker.write(dst)
+    return TranscodeResult(fps=fps, footage_frames=footage, card_frames=card_frames, derivatives=files)
 
 
 def _with_first(
