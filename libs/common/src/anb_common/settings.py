@@ -32,6 +32,9 @@ class DatabaseSettings(BaseSettings):
     """How long a caller waits for a pooled connection before failing rather than hanging."""
     statement_timeout_ms: int = 15_000
     """Server-side cap on one statement, so a stuck query cannot hold a connection forever."""
+    ssl_root_cert: Path | None = None
+    """CA bundle the server's certificate must chain to (TLS required, host name checked); unset
+    connects without verifying (the embedded server on loopback)."""
 
 
 class AwsSettings(BaseSettings):

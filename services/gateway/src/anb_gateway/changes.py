@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import uuid
 from typing import Protocol
 
@@ -38,8 +39,9 @@ class Listener(Protocol):
 
 
 class ChangeFeed:
-    def __init__(self, dsn: str, listings: Listener) -> None:
+    def __init__(self, dsn: str, listings: Listener, tls: ssl.SSLContext | None = None) -> None:
         self._dsn = dsn
+        self._tls = tls
         self._listings = listings
         self._task: asyncio.Task[None] | None = None
 
@@ -65,7 +67,10 @@ class ChangeFeed:
 
     async def _listen_once(self) -> None:
         connection = await asyncpg.connect(
-            self._dsn, timeout=_PING_TIMEOUT_S, server_settings={"application_name": APPLICATION_NAME}
+            self._dsn,
+            timeout=_PING_TIMEOUT_S,
+            server_settings={"application_name": APPLICATION_NAME},
+            ssl=self._tls,
         )
         lost = asyncio.Event()
         try:

@@ -9,6 +9,7 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from anb_common.db import tls
 from anb_common.db.dsn import libpq_url
 from anb_common.settings import DatabaseSettings
 
@@ -114,5 +115,6 @@ async def create_pool(settings: DatabaseSettings) -> Pool:
         # Connections that sat idle past a load-balancer or RDS idle timeout are replaced, not reused.
         max_inactive_connection_lifetime=300,
         reset=_keep_session,
+        ssl=tls.client_context(settings),
     )
     return Pool(pool, max_size, settings.pool_timeout_s)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from anb_common import signing_keys
 from anb_common.aws import Aws
+from anb_common.db import tls
 from anb_common.db.dsn import libpq_url
 from anb_gateway import db
 from anb_gateway.changes import ChangeFeed
@@ -39,7 +40,7 @@ class Runtime:
         )
         cache = settings.listing_cache
         self.listings: OwnerListings[list[VideoSummary]] = OwnerListings(cache.ttl_s, cache.max_owners)
-        self._feed = ChangeFeed(libpq_url(settings.db.url), self.listings)
+        self._feed = ChangeFeed(libpq_url(settings.db.url), self.listings, tls.client_context(settings.db))
         self._pool: db.Pool | None = None
 
     @property

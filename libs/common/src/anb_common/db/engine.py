@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from anb_common.db import tls
 from anb_common.settings import DatabaseSettings
 
 
@@ -19,6 +20,7 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
             "server_settings": {"statement_timeout": str(settings.statement_timeout_ms)},
             # Fail fast when the server is down instead of hanging a request.
             "timeout": 5,
+            **tls.connect_args(settings),
         },
     )
 

@@ -8,7 +8,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from anb_common.db import tls
 from anb_common.db.models import Base
+from anb_common.settings import DatabaseSettings
 
 target_metadata = Base.metadata
 
@@ -20,7 +22,11 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(context.config.get_main_option("sqlalchemy.url") or "")
+    # The URL is the caller's (often the master login); TLS follows ANB_DB_SSL_ROOT_CERT like every service.
+    engine = create_async_engine(
+        context.config.get_main_option("sqlalchemy.url") or "",
+        connect_args=tls.connect_args(DatabaseSettings()),
+    )
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
