@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from sqlalchemy import select
 
+from anb_common import keys
 from anb_common.db import grants
 from anb_common.db.engine import create_engine, session_factory
 from anb_common.db.migrate import upgrade
@@ -30,7 +31,7 @@ from anb_gateway.db import create_pool
 from anb_gateway.repositories import public, users, videos
 from anb_ingest.outbox import Outbox
 from anb_ingest.records import NewVideo, record
-from anb_transcoder.videos import Lease, Start, VideoStore
+from anb_transcoder.videos import DerivativeKeys, Lease, Pending, Start, VideoStore
 
 DATABASE = "grants"
 PASSWORDS = {"gateway": "gatewaySecret1", "ingest": "ingestSecret2", "transcoder": "transcoderSecret3"}
@@ -160,7 +161,16 @@ async def test_each_service_runs_its_own_code_as_its_own_role(granted: Server) -
         assert (claim.outcome, claim.original_key) == (Start.STARTED, kept.key)
         assert await store.renew(kept.video_id, lease)
         assert await store.progress(kept.video_id, 50)
-        assert await store.processed(kept.video_id, f"processed/{kept.video_id}.mp4")
+        derived = DerivativeKeys(
+            keys.poster_key(kept.video_id, 0),
+            keys.storyboard_key(kept.video_id),
+            keys.hls_playlist_key(kept.video_id),
+        )
+        assert await store.processed(kept.video_id, keys.processed_key(kept.video_id), derived)
+        # The backfill's lookup and update, for videos processed before derivatives existed.
+        assert kept.video_id not in {item.video_id for item in await store.without_derivatives(10)}
+        pending = Pending(kept.video_id, keys.processed_key(kept.video_id), None, 0)
+        assert await store.derived(pending, derived) == derived.poster
         await store.release(kept.video_id, lease)
         assert (await store.start(kept.video_id, lease)).outcome is Start.DONE
         assert await store.failed(dropped.video_id, Reason(ProcessingFailure.DAMAGED))

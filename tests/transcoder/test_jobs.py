@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import av
+import m3u8
 import pytest
 from workerkit import Queues, Seeder, eventually, running
 
@@ -69,6 +70,22 @@ async def test_success_publishes_the_processed_video_and_deletes_the_message(
         assert container.streams.video[0].codec_context.name == "h264"
     assert await queues.depth(queues.dlq_url) == 0
     assert list(temp_dir.iterdir()) == []
+    # The derivatives were uploaded before the row said processed, under the keys it names.
+    assert (row.poster_key, row.storyboard_key, row.hls_key) == (
+        keys.poster_key(video_id, 0),
+        keys.storyboard_key(video_id),
+        keys.hls_playlist_key(video_id),
+    )
+    bucket = seeder.aws.settings.bucket
+    async with seeder.aws.s3() as s3:
+        for key, wanted in [(row.poster_key, "image/jpeg"), (row.hls_key, "application/vnd.apple.mpegurl")]:
+            assert (await s3.head_object(Bucket=bucket, Key=key))["ContentType"] == wanted
+        playlist = m3u8.loads(
+            (await (await s3.get_object(Bucket=bucket, Key=row.hls_key))["Body"].read()).decode()
+        )
+    named = [*(segment.uri for segment in playlist.segments), playlist.segment_map[0].uri]
+    pictures = {row.processed_key, row.poster_key, row.storyboard_key, keys.sprite_key(video_id), row.hls_key}
+    assert await seeder.outputs(video_id) == pictures | {keys.hls_prefix(video_id) + name for name in named}
 
 
 async def _empty(queues: Queues, url: str) -> bool:
@@ -90,7 +107,7 @@ async def test_poison_video_fails_without_retry(
     assert await _reason(seeder, video_id) == Reason(ProcessingFailure.DAMAGED)
     assert _job_starts(caplog) == 1
     assert await queues.depth(queues.dlq_url) == 0
-    assert not await seeder.object_exists(keys.processed_key(video_id))
+    assert await seeder.outputs(video_id) == set()
 
 
 @pytest.mark.parametrize(
@@ -226,7 +243,7 @@ async def test_delete_during_processing_leaves_nothing(
 ) -> None:
     video_id = await seeder.video(slow_clip)
     await _delete_under_way(worker_settings, queues, seeder, video_id)
-    assert not await seeder.object_exists(keys.processed_key(video_id))
+    assert await seeder.outputs(video_id) == set()
     assert list(temp_dir.iterdir()) == []
 
 
@@ -261,6 +278,7 @@ async def test_transient_failures_retry_then_fail_the_video_and_park_the_message
         dead = await queues.receive_all(queues.dlq_url)
     assert await _reason(seeder, video_id) == Reason(ProcessingFailure.GAVE_UP, {"attempts": 3})
     assert [messages.decode(message["Body"]).video_id for message in dead] == [video_id]
+    assert await seeder.outputs(video_id) == set()
 
 
 async def test_files_of_too_many_pictures_fail_at_the_bound_and_the_worker_goes_on(

@@ -224,6 +224,14 @@ class Seeder:
         async with self.aws.s3() as s3:
             await s3.delete_object(Bucket=self.aws.settings.bucket, Key=keys.upload_key(video_id, "mp4"))
 
+    async def outputs(self, video_id: uuid.UUID) -> set[str]:
+        """The video's objects under processed/: its MP4 and its derivatives."""
+        async with self.aws.s3() as s3:
+            listing = await s3.list_objects_v2(
+                Bucket=self.aws.settings.bucket, Prefix=keys.PROCESSED_PREFIX + str(video_id)
+            )
+        return {item["Key"] for item in listing.get("Contents", [])}
+
     async def object_exists(self, key: str) -> bool:
         async with self.aws.s3() as s3:
             listing = await s3.list_objects_v2(Bucket=self.aws.settings.bucket, Prefix=key)

@@ -16,7 +16,7 @@ import botocore.exceptions
 import sqlalchemy.exc
 
 from anb_common.db.outages import ASYNCPG_OUTAGES
-from anb_transcoder.storage import MissingObject
+from anb_transcoder.storage import DeleteFailed, MissingObject
 
 _DEPENDENCY_FAILURES: tuple[type[BaseException], ...] = (
     # Refused, reset or timed-out connections (PostgreSQL's connect among them); a full or
@@ -28,8 +28,10 @@ _DEPENDENCY_FAILURES: tuple[type[BaseException], ...] = (
     botocore.exceptions.HTTPClientError,
     botocore.exceptions.IncompleteReadError,
     botocore.exceptions.ClientError,
-    # The bucket lacks an object the worker needs (the brand assets before provisioning).
+    # The bucket lacks an object the worker needs (the brand assets before provisioning), or refuses
+    # to delete some.
     MissingObject,
+    DeleteFailed,
     # PostgreSQL going away as asyncpg reports it.
     *ASYNCPG_OUTAGES,
     # No pooled connection came free in time: the database is slow or away.

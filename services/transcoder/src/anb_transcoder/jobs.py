@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from anb_common import keys, logs, messages
 from anb_common.reasons import ProcessingFailure, Reason
+from anb_transcoder import outputs
 from anb_transcoder.brand_cache import BrandCache
 from anb_transcoder.failures import log_failure
 from anb_transcoder.heartbeat import heartbeat
@@ -109,9 +110,10 @@ class JobRunner:
                 return Settle.RETRY
             gave_up = Reason(ProcessingFailure.GAVE_UP, {"attempts": job.message.receive_count})
             try:
-                await self._videos.failed(video_id, gave_up)
-                # An attempt may have uploaded its result before failing: no object without a row.
-                await self._storage.delete(keys.processed_key(video_id))
+                # An attempt may have uploaded its result before failing: no object without a row,
+                # but never those of a video an attempt did publish.
+                if await self._videos.failed(video_id, gave_up) or not await self._videos.exists(video_id):
+                    await outputs.remove(self._storage, video_id)
             except Exception as exc:
                 # The database or S3 is what failed: leave the message to SQS's redrive and the sweeper.
                 log_failure(log, "could not mark the video failed after the last attempt", exc)
@@ -122,7 +124,7 @@ class JobRunner:
         claim = await self._videos.start(video_id, lease)
         if claim.outcome is Start.GONE:
             log.info("video deleted before processing; nothing to do")
-            await self._storage.delete(keys.processed_key(video_id))
+            await outputs.remove(self._storage, video_id)
             return Settle.DELETE
         if claim.outcome is Start.BUSY:
             if claim.same_message:
@@ -141,6 +143,7 @@ class JobRunner:
         with job_folder(self._settings.processing.temp_dir, video_id) as folder:
             source = folder / ("source" + PurePosixPath(original_key).suffix)
             target = folder / "processed.mp4"
+            made = folder / "derivatives"
             clock = time.monotonic()
             try:
                 await self._storage.download(original_key, source)
@@ -165,6 +168,7 @@ class JobRunner:
                         self._settings.processing,
                         reporter.update,
                         job.stop.is_set,
+                        made,
                     )
                 except UnprocessableVideo as exc:
                     reason = exc.reason
@@ -172,7 +176,11 @@ class JobRunner:
                         "video cannot be processed",
                         extra={"reason": reason.code, "values": reason.values, "why": str(exc)},
                     )
-                    await _steadily("marking the video failed", lambda: self._videos.failed(video_id, reason))
+                    if await _steadily(
+                        "marking the video failed", lambda: self._videos.failed(video_id, reason)
+                    ):
+                        # What an earlier attempt may have uploaded before it stopped.
+                        await _steadily("removing outputs", lambda: outputs.remove(self._storage, video_id))
                     return Settle.DELETE
                 except Cancelled:
                     if reporter.lost:
@@ -185,8 +193,16 @@ class JobRunner:
                 return await self._lost(video_id)
             clock = time.monotonic()
             key = keys.processed_key(video_id)
-            await _steadily("uploading the result", lambda: self._storage.upload_video(target, key))
-            if not await _steadily("publishing the result", lambda: self._videos.processed(video_id, key)):
+            assert result.derivatives is not None, "made when a folder is given"
+            derived, objects = outputs.placed(video_id, result.derivatives)
+            # Everything is in the bucket before the row says processed: a listing never links to
+            # an object that is not there yet.
+            await _steadily(
+                "uploading the result", lambda: outputs.upload(self._storage, {key: target, **objects})
+            )
+            if not await _steadily(
+                "publishing the result", lambda: self._videos.processed(video_id, key, derived)
+            ):
                 return await self._lost(video_id)
         log.info("job done", extra={"processed_key": key, "publish_s": round(time.monotonic() - clock, 3)})
         return Settle.DELETE
@@ -197,7 +213,7 @@ class JobRunner:
             log.info("video finished elsewhere meanwhile; this duplicate is dropped")
         else:
             log.info("video deleted during processing; output removed")
-            await self._storage.delete(keys.processed_key(video_id))
+            await outputs.remove(self._storage, video_id)
         return Settle.DELETE
 
     async def _missing_original(self, video_id: uuid.UUID) -> Settle:

@@ -1,4 +1,5 @@
-"""The S3 objects a job reads and writes: the original, the processed video, the brand assets."""
+"""The S3 objects a job reads and writes: the original, the processed video and its derivatives, the
+brand assets."""
 
 from __future__ import annotations
 
@@ -14,10 +15,16 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
 _CHUNK = 1024 * 1024
+_DELETE_BATCH = 1000
+"""Keys one DeleteObjects request takes at most."""
 
 
 class MissingObject(Exception):
     """The object is not in the bucket."""
+
+
+class DeleteFailed(Exception):
+    """S3 refused to delete some of the objects (named in the message)."""
 
 
 class Storage:
@@ -46,11 +53,27 @@ class Storage:
         finally:
             stream.close()
 
-    async def upload_video(self, path: Path, key: str) -> None:
-        # A processed video is a few MB (30 s of 720p): one PUT, no multipart bookkeeping to abort.
+    async def upload(self, path: Path, key: str, content_type: str) -> None:
+        # A processed video is a few MB (30 s of 720p), a derivative less: one PUT, no multipart
+        # bookkeeping to abort.
         body = await asyncio.to_thread(path.read_bytes)
-        await self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="video/mp4")
+        await self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType=content_type)
 
-    async def delete(self, key: str) -> None:
-        """Delete the object; deleting one that does not exist is not an error."""
-        await self._s3.delete_object(Bucket=self._bucket, Key=key)
+    async def keys_under(self, prefix: str) -> list[str]:
+        """Every key that starts with ``prefix`` (needs s3:ListBucket on that prefix)."""
+        found: list[str] = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            found.extend(item["Key"] for item in page.get("Contents", []))
+        return found
+
+    async def delete(self, *keys: str) -> None:
+        """Delete the objects; deleting one that does not exist is not an error."""
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start : start + _DELETE_BATCH]
+            response = await self._s3.delete_objects(
+                Bucket=self._bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
+            )
+            failed = response.get("Errors", [])
+            if failed:
+                raise DeleteFailed(", ".join(f"{error.get('Key')}: {error.get('Code')}" for error in failed))

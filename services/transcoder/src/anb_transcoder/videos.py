@@ -41,6 +41,28 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class DerivativeKeys:
+    """Where a processed video's derivatives are (``anb_common.keys``)."""
+
+    poster: str
+    storyboard: str
+    """The WebVTT file; the sprite is beside it."""
+    hls: str
+    """The playlist; its segments are beside it."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A processed video without its derivatives (processed before they existed)."""
+
+    video_id: uuid.UUID
+    processed_key: str
+    poster_key: str | None
+    """Set when the owner already picked a poster: the backfill keeps it."""
+    poster_version: int
+
+
+@dataclass(frozen=True)
 class Claim:
     outcome: Start
     original_key: str | None = None
@@ -128,17 +150,56 @@ class VideoStore:
         async with self._sessions() as session:
             return (await session.execute(select(Video.id).where(Video.id == video_id))).first() is not None
 
-    async def processed(self, video_id: uuid.UUID, key: str) -> bool:
-        """Publish the result; False when the row vanished (or was finished elsewhere) meanwhile."""
+    async def processed(self, video_id: uuid.UUID, key: str, derivatives: DerivativeKeys) -> bool:
+        """Publish the result, derivatives included; False when the row vanished (or was finished
+        elsewhere) meanwhile."""
         return await self._guarded(
             video_id,
             (VideoStatus.PROCESSING,),
             status=VideoStatus.PROCESSED,
             processed_at=_now(),
             processed_key=key,
+            poster_key=derivatives.poster,
+            storyboard_key=derivatives.storyboard,
+            hls_key=derivatives.hls,
             progress=100,
             failure_reason=None,
         )
+
+    async def without_derivatives(self, limit: int) -> list[Pending]:
+        """Processed videos that lack a derivative, oldest first."""
+        missing = or_(Video.poster_key.is_(None), Video.storyboard_key.is_(None), Video.hls_key.is_(None))
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Video.id, Video.processed_key, Video.poster_key, Video.poster_version)
+                .where(Video.status == VideoStatus.PROCESSED, Video.processed_key.is_not(None), missing)
+                .order_by(Video.processed_at, Video.id)
+                .limit(limit)
+            )
+            return [Pending(row.id, row.processed_key, row.poster_key, row.poster_version) for row in rows]
+
+    async def derived(self, pending: Pending, derivatives: DerivativeKeys) -> str | None:
+        """Store the derivatives of a video the backfill worked on, keeping a poster the owner picked
+        meanwhile; returns the poster key the row keeps, or None when the video is gone (deleted, or
+        its MP4 replaced) and nothing was stored."""
+        async with self._sessions.begin() as session:
+            row = (
+                await session.execute(
+                    update(Video)
+                    .where(
+                        Video.id == pending.video_id,
+                        Video.status == VideoStatus.PROCESSED,
+                        Video.processed_key == pending.processed_key,
+                    )
+                    .values(
+                        poster_key=func.coalesce(Video.poster_key, derivatives.poster),
+                        storyboard_key=derivatives.storyboard,
+                        hls_key=derivatives.hls,
+                    )
+                    .returning(Video.poster_key)
+                )
+            ).first()
+            return None if row is None else str(row.poster_key)
 
     async def failed(self, video_id: uuid.UUID, reason: Reason) -> bool:
         """Mark the video failed unless it is already processed (or gone); ``reason`` is stored as its

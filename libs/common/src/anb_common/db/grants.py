@@ -64,8 +64,12 @@ _PROCESSING_COLUMNS = (
     "lease_holder",
     "lease_message_id",
     "lease_expires_at",
+    "poster_key",
+    "storyboard_key",
+    "hls_key",
 )
-"""The video's processing state besides status and progress: the transcoder's to write."""
+"""The video's processing state besides status and progress, and what the processing made beside
+the MP4: the transcoder's to write."""
 
 ROLES = (
     ServiceRole(

@@ -134,6 +134,13 @@ class Video(Base):
     lease_holder: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     lease_message_id: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What comes with the MP4 (migration 0005), null until the video has it (anb_common.keys): the
+    # poster, the storyboard's WebVTT file (its sprite beside it) and the HLS playlist.
+    poster_key: Mapped[str | None] = mapped_column(Text)
+    storyboard_key: Mapped[str | None] = mapped_column(Text)
+    hls_key: Mapped[str | None] = mapped_column(Text)
+    # Bumped when the owner picks another moment for the poster, which then gets a new key.
+    poster_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class Vote(Base):
