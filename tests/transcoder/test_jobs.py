@@ -15,6 +15,7 @@ from workerkit import Queues, Seeder, eventually, running
 from anb_common import keys, messages, reasons
 from anb_common.reasons import ProcessingFailure, Reason
 from anb_devstack.clips import make_frame_bomb, make_stuck_timestamps
+from anb_devstack.invariants import Scope, output_problems
 from anb_transcoder.jobs import retry_delay
 from anb_transcoder.settings import WorkerSettings
 
@@ -86,6 +87,32 @@ async def test_success_publishes_the_processed_video_and_deletes_the_message(
     named = [*(segment.uri for segment in playlist.segments), playlist.segment_map[0].uri]
     pictures = {row.processed_key, row.poster_key, row.storyboard_key, keys.sprite_key(video_id), row.hls_key}
     assert await seeder.outputs(video_id) == pictures | {keys.hls_prefix(video_id) + name for name in named}
+    assert await _output_problems(worker_settings, video_id) == []
+    # A stale object under the prefix is an orphan the checker names.
+    stray = keys.hls_prefix(video_id) + "segment-999.m4s"
+    async with seeder.aws.s3() as s3:
+        await s3.put_object(Bucket=bucket, Key=stray, Body=b"")
+    assert await _output_problems(worker_settings, video_id) == [
+        f"orphan derivative {stray}: video {video_id} does not name it"
+    ]
+    # Deleted as before #17 (the row, the original and the MP4): the derivatives are orphans; deleted
+    # with its prefix, nothing is left.
+    await seeder.delete(video_id)
+    async with seeder.aws.s3() as s3:
+        await s3.delete_object(Bucket=bucket, Key=keys.processed_key(video_id))
+    left = await seeder.outputs(video_id)
+    assert await _output_problems(worker_settings, video_id) == [
+        f"orphan object {key}: no video row owns it" for key in sorted(left)
+    ]
+    async with seeder.aws.s3() as s3:
+        for key in left:
+            await s3.delete_object(Bucket=bucket, Key=key)
+    assert await _output_problems(worker_settings, video_id) == []
+
+
+async def _output_problems(settings: WorkerSettings, video_id: uuid.UUID) -> list[str]:
+    scope = Scope(aws=settings.aws, db_url=settings.db.url, temp_dir=settings.processing.temp_dir)
+    return await output_problems(scope, [video_id])
 
 
 async def _empty(queues: Queues, url: str) -> bool:
@@ -108,6 +135,13 @@ async def test_poison_video_fails_without_retry(
     assert _job_starts(caplog) == 1
     assert await queues.depth(queues.dlq_url) == 0
     assert await seeder.outputs(video_id) == set()
+    assert await _output_problems(worker_settings, video_id) == []
+    # What a failed video keeps is named.
+    poster = keys.poster_key(video_id, 0)
+    async with seeder.aws.s3() as s3:
+        await s3.put_object(Bucket=seeder.aws.settings.bucket, Key=poster, Body=b"")
+    kept = f"failed video {video_id} keeps object {poster}"
+    assert await _output_problems(worker_settings, video_id) == [kept]
 
 
 @pytest.mark.parametrize(
@@ -244,6 +278,7 @@ async def test_delete_during_processing_leaves_nothing(
     video_id = await seeder.video(slow_clip)
     await _delete_under_way(worker_settings, queues, seeder, video_id)
     assert await seeder.outputs(video_id) == set()
+    assert await _output_problems(worker_settings, video_id) == []
     assert list(temp_dir.iterdir()) == []
 
 
@@ -279,6 +314,7 @@ async def test_transient_failures_retry_then_fail_the_video_and_park_the_message
     assert await _reason(seeder, video_id) == Reason(ProcessingFailure.GAVE_UP, {"attempts": 3})
     assert [messages.decode(message["Body"]).video_id for message in dead] == [video_id]
     assert await seeder.outputs(video_id) == set()
+    assert await _output_problems(worker_settings, video_id) == []
 
 
 async def test_files_of_too_many_pictures_fail_at_the_bound_and_the_worker_goes_on(

@@ -12,14 +12,16 @@ import asyncio
 import json
 import sys
 import uuid
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import asyncpg
 
 from anb_common.aws import Aws, queue_url
 from anb_common.db.dsn import libpq_url
-from anb_common.keys import PROCESSED_PREFIX, UPLOADS_PREFIX, video_id_from_key
+from anb_common.keys import PROCESSED_PREFIX, UPLOADS_PREFIX, sprite_key, video_id_from_key
 from anb_common.processes import alive, owner_pid
 from anb_common.reasons import ProcessingFailure, decode
 from anb_common.settings import AwsSettings, DatabaseSettings
@@ -154,15 +156,13 @@ async def check(scope: Scope) -> list[str]:
         )
 
     uploads = await _keys(aws, UPLOADS_PREFIX)
-    processed = await _keys(aws, PROCESSED_PREFIX)
-    for key in sorted(uploads | processed):
+    for key in sorted(uploads):
         if video_id_from_key(key) not in ids:
             problems.append(f"orphan object {key}: no video row owns it")
     for row in videos:
         if row["original_key"] not in uploads:
             problems.append(f"video {row['id']} has no original object {row['original_key']}")
-        if row["status"] == "processed" and row["processed_key"] not in processed:
-            problems.append(f"processed video {row['id']} has no object {row['processed_key']}")
+    problems.extend(await output_problems(scope))
 
     for key in await _open_multipart_uploads(aws):
         problems.append(f"open multipart upload left behind for {key}")
@@ -202,6 +202,82 @@ async def settle(scope: Scope, timeout_s: float) -> None:
             await asyncio.sleep(0.5)
     finally:
         await connection.close()
+
+
+_OUTPUT_COLUMNS = ("processed_key", "poster_key", "storyboard_key", "hls_key")
+
+
+async def output_problems(scope: Scope, only: Collection[uuid.UUID] | None = None) -> list[str]:
+    """What is wrong with the objects under processed/ (of the videos ``only`` names, or all): an
+    object no row owns (a deleted video's MP4 or derivative), an object of a failed video, an object
+    of a processed video that its row does not name (a poster of another version, a segment its
+    playlist does not list), and a key a processed video names without its object. Videos still
+    uploaded or processing are skipped: a job may be uploading."""
+    aws = Aws(scope.aws)
+    connection = await asyncpg.connect(libpq_url(scope.db_url))
+    try:
+        columns = ", ".join(("id", "status", *_OUTPUT_COLUMNS))
+        if only is None:
+            rows = await connection.fetch(f"SELECT {columns} FROM videos")  # noqa: S608 - constant names
+        else:
+            rows = await connection.fetch(
+                f"SELECT {columns} FROM videos WHERE id = ANY($1::uuid[])",  # noqa: S608 - constant names
+                list(only),
+            )
+    finally:
+        await connection.close()
+    stored: dict[uuid.UUID | None, set[str]] = defaultdict(set)
+    prefixes = [PROCESSED_PREFIX] if only is None else [f"{PROCESSED_PREFIX}{video_id}" for video_id in only]
+    for prefix in prefixes:
+        for key in await _keys(aws, prefix):
+            stored[video_id_from_key(key)].add(key)
+    problems: list[str] = []
+    named = {row["id"]: await _named_outputs(aws, row) for row in rows if row["status"] == "processed"}
+    for row in rows:
+        if row["id"] in named:
+            missing = named[row["id"]] - stored.get(row["id"], set())
+            problems.extend(f"processed video {row['id']} has no object {key}" for key in sorted(missing))
+    statuses = {row["id"]: row["status"] for row in rows}
+    for video_id, objects in sorted(stored.items(), key=lambda item: str(item[0])):
+        status = statuses.get(video_id) if video_id is not None else None
+        if status is None:
+            problems.extend(f"orphan object {key}: no video row owns it" for key in sorted(objects))
+        elif status == "failed":
+            problems.extend(f"failed video {video_id} keeps object {key}" for key in sorted(objects))
+        elif video_id in named:
+            unnamed = sorted(objects - named[video_id])
+            problems.extend(f"orphan derivative {key}: video {video_id} does not name it" for key in unnamed)
+    return problems
+
+
+async def _named_outputs(aws: Aws, row: asyncpg.Record) -> set[str]:
+    """The objects a processed video's row names: its MP4, poster, storyboard and the sprite beside
+    it, its playlist and what the playlist names (init and media segments, relative to it)."""
+    named = {row[column] for column in _OUTPUT_COLUMNS if row[column] is not None}
+    if row["storyboard_key"] is not None:
+        named.add(sprite_key(row["id"]))
+    if row["hls_key"] is not None:
+        folder = PurePosixPath(row["hls_key"]).parent
+        named.update(f"{folder}/{uri}" for uri in await _playlist_uris(aws, row["hls_key"]))
+    return named
+
+
+async def _playlist_uris(aws: Aws, key: str) -> list[str]:
+    """The URIs an HLS playlist names (media segments, and the init segment of EXT-X-MAP); none when
+    the playlist is missing (reported as such by the caller)."""
+    async with aws.s3() as s3:
+        try:
+            response = await s3.get_object(Bucket=aws.settings.bucket, Key=key)
+        except s3.exceptions.NoSuchKey:
+            return []
+        text = (await response["Body"].read()).decode()
+    uris = []
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MAP:") and 'URI="' in line:
+            uris.append(line.split('URI="', 1)[1].split('"', 1)[0])
+        elif line and not line.startswith("#"):
+            uris.append(line)
+    return uris
 
 
 def main() -> None:
