@@ -11,7 +11,8 @@ MOTO_PORT ?=
 PG_PORT ?=
 
 .PHONY: uv sync sync-test sync-lint sync-bench sync-loadtest sync-plots run test lint migrate dist bench \
-        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean test-tools rehearse
+        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean test-tools rehearse \
+        backfill
 
 # uv, pinned, in a virtual environment of its own inside the project, made with the system's Python
 # 3.11: no root, nothing installed system-wide (Debian refuses pip there: PEP 668). That pip reads the
@@ -82,6 +83,14 @@ check-invariants: sync
 	$(if $(PG_PORT),ANB_DB_URL=postgresql+asyncpg://postgres@127.0.0.1:$(PG_PORT)/anb) \
 	$(if $(MOTO_PORT),ANB_AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT)) \
 	$(UV) run --no-sync python -m anb_devstack.invariants --settle 60
+
+# Poster, storyboard and HLS for the videos processed before they existed (issue 17), from their MP4s;
+# give it the same PG_PORT/MOTO_PORT as the `make run` it works on (a deployment runs the same module
+# with the worker's settings: python -m anb_transcoder.backfill).
+backfill: sync
+	$(if $(PG_PORT),ANB_DB_URL=postgresql+asyncpg://postgres@127.0.0.1:$(PG_PORT)/anb) \
+	$(if $(MOTO_PORT),ANB_AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT)) \
+	$(UV) run --no-sync python -m anb_transcoder.backfill
 
 bench-transcode: sync-bench
 	command -v ffmpeg >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ffmpeg)

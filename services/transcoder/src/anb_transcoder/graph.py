@@ -43,6 +43,13 @@ def fit(display_width: int, display_height: int, out_width: int, out_height: int
     return Layout(width, height, (out_width - width) // 2 // 2 * 2, (out_height - height) // 2 // 2 * 2)
 
 
+def watermark_area(footage: Layout, logo_width: int, logo_height: int) -> Layout:
+    """Where the watermark goes: the footage's lower-right corner, ``LOGO_MARGIN_PX`` inside it."""
+    x = max(0, footage.x + footage.width - logo_width - LOGO_MARGIN_PX)
+    y = max(0, footage.y + footage.height - logo_height - LOGO_MARGIN_PX)
+    return Layout(logo_width, logo_height, x, y)
+
+
 class FootageGraph:
     """Push decoded frames (timestamps from 0, in ``time_base``) and pull finished output frames
     (constant ``fps``, timestamps counted in frames)."""
@@ -62,11 +69,9 @@ class FootageGraph:
         display = (round(first.width * sample_aspect), first.height)
         layout = fit(*(display[::-1] if turned else display), out_width, out_height)
         scaled = (layout.height, layout.width) if turned else (layout.width, layout.height)
-        logo_x = max(0, layout.x + layout.width - logo.width - LOGO_MARGIN_PX)
-        logo_y = max(0, layout.y + layout.height - logo.height - LOGO_MARGIN_PX)
         self.footage_area = layout
         """Where the footage lands in each output frame (the rest is black bars)."""
-        self.watermark_area = Layout(logo.width, logo.height, logo_x, logo_y)
+        self.watermark_area = watermark_area(layout, logo.width, logo.height)
         """Where the watermark lies over it (it may reach past the frame's edge)."""
 
         # Held here: the filter contexts below refer to their graph only weakly.
@@ -91,7 +96,13 @@ class FootageGraph:
             *(graph.add(name, args or None) for name, args in _ROTATIONS[rotation]),
             graph.add("pad", w=str(out_width), h=str(out_height), x=str(layout.x), y=str(layout.y)),
         ]
-        overlay = graph.add("overlay", x=str(logo_x), y=str(logo_y), format="yuv420", eof_action="repeat")
+        overlay = graph.add(
+            "overlay",
+            x=str(self.watermark_area.x),
+            y=str(self.watermark_area.y),
+            format="yuv420",
+            eof_action="repeat",
+        )
         self._sink = graph.add("buffersink")
         graph.link_nodes(*chain, overlay)
         self._logo.link_to(overlay, 0, 1)

@@ -138,7 +138,7 @@ def _transcode(
                 other.discard = Discard.all
         fps = _output_fps(stream, settings.max_fps)
         footage_s = min(stream_duration_s(media, stream) or math.inf, settings.max_output_s)
-        card_frames = math.floor(Fraction(min(settings.card_s, CARDS_MAX_S / 2)) * fps)
+        card_frames = card_length(settings, fps)
         footage_limit = math.floor(settings.max_output_s * fps)
         progress.total = max(1, min(footage_limit, round(footage_s * fps)) + 2 * card_frames)
         logo = load_logo(brand.logo)
@@ -304,6 +304,11 @@ class _Progress:
         if percent != self._last_percent:
             self._last_percent = percent
             self._report(percent)
+
+
+def card_length(settings: ProcessingSettings, fps: Fraction) -> int:
+    """Frames of each card at ``fps``: ``card_s`` seconds, never past the contract's bound."""
+    return math.floor(Fraction(min(settings.card_s, CARDS_MAX_S / 2)) * fps)
 
 
 def _output_fps(stream: VideoStream, cap: int) -> Fraction:
