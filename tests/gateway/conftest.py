@@ -34,12 +34,12 @@ class Gateway:
     log: Path
 
 
-def start_gateway(env: dict[str, str], log: Path, healthy: bool = True) -> Gateway:
+def start_gateway(env: dict[str, str], log: Path, healthy: bool = True, access_log: bool = False) -> Gateway:
     """Start it and wait until it answers /api/health (with 200, or at all when not `healthy`)."""
     port = free_port()
     argv = [
         sys.executable, "-m", "uvicorn", "--factory", "--loop", "uvloop", "--host", "127.0.0.1",
-        "--port", str(port), "--no-access-log", "anb_gateway.app:create_app",
+        "--port", str(port), *([] if access_log else ["--no-access-log"]), "anb_gateway.app:create_app",
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)

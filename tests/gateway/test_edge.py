@@ -66,10 +66,12 @@ async def test_routing_errors_are_json(api: httpx.AsyncClient, method: str, path
     assert response.json() == {"status_code": status, "detail": wording.http_status(status)}
 
 
-async def test_health(api: httpx.AsyncClient) -> None:
-    response = await api.get("/api/health")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+async def test_health_and_liveness_name_the_release(api: httpx.AsyncClient) -> None:
+    for path in ("/api/health", "/api/live"):
+        response = await api.get(path)
+        assert response.status_code == 200
+        # The contract's {"status": "ok"}, plus the release (ANB_RELEASE; "dev" when unset).
+        assert response.json() == {"status": "ok", "release": "dev"}
 
 
 async def test_openapi_schema_describes_the_contract(api: httpx.AsyncClient) -> None:
@@ -80,7 +82,7 @@ async def test_openapi_schema_describes_the_contract(api: httpx.AsyncClient) -> 
         "/api/auth/signup": "post", "/api/auth/login": "post", "/api/videos/upload": "post",
         "/api/videos": "get", "/api/videos/{video_id}": "get", "/api/public/videos": "get",
         "/api/public/videos/{video_id}/vote": "post", "/api/public/rankings": "get", "/api/health": "get",
-        "/api/videos/{video_id}/publish": "post",
+        "/api/videos/{video_id}/publish": "post", "/api/live": "get",
     }  # fmt: skip
     for path, method in expected.items():
         assert method in schema["paths"][path], path
@@ -137,6 +139,7 @@ def degraded(service_env: dict[str, str], session_tmp: Path) -> Iterator[Gateway
         "ANB_DB_POOL_TIMEOUT_S": "2",
         "ANB_INGEST_URL": f"http://127.0.0.1:{free_port()}",
         "ANB_AUTH_RATE_LIMIT_PER_MINUTE": "3",
+        "ANB_RELEASE": "r-degraded",
     }
     started = start_gateway(env, session_tmp / "gateway-degraded.log", healthy=False)
     yield started
@@ -149,10 +152,17 @@ async def degraded_api(degraded: Gateway) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_health_is_503_without_a_database(degraded_api: httpx.AsyncClient) -> None:
+async def test_health_is_503_without_a_database_while_liveness_stays_200(
+    degraded_api: httpx.AsyncClient,
+) -> None:
     response = await degraded_api.get("/api/health")
     assert response.status_code == 503
     assert response.json()["status_code"] == 503
+    assert response.json()["release"] == "r-degraded"
+    # The load balancer's check: the process answers, the database is not asked.
+    live = await degraded_api.get("/api/live")
+    assert live.status_code == 200
+    assert live.json() == {"status": "ok", "release": "r-degraded"}
 
 
 async def test_a_database_outage_is_503_with_retry_after_and_logged_with_its_request_id(

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from ingest_support import NOTHING_LEFT, file_header, form_type, ingest_settings, refused
-from litestar import Litestar
+from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,10 +26,21 @@ from anb_common.db.models import OutboxMessage, Video
 from anb_common.settings import DatabaseSettings, SecuritySettings, UploadLimits
 from anb_devstack.clips import make_hls_bait, watch_opens
 from anb_devstack.moto import free_port
+from anb_devstack.notifysocket import NotifySocket
 from anb_ingest.app import ACCEPTED_MESSAGE, create_app
 from anb_ingest.settings import IngestOptions, IngestSettings
 
 URL = "/internal/uploads"
+
+
+@pytest.fixture
+def restored_root_logger() -> Iterator[None]:
+    # create_app() points the root logger at the captured stdout; later tests must not write there.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 async def upload(
@@ -378,3 +391,45 @@ async def test_a_body_above_the_minimum_rate_is_accepted(
 
     response = await streamed(make_app(**SLOW_LIMITS), headers, boundary, body())
     assert response.status_code == 202, response.text
+
+
+async def test_liveness_and_readiness(
+    client: AsyncTestClient[Litestar], aws: Aws, temp_dir: Path, tmp_path: Path
+) -> None:
+    for path in ("/internal/live", "/internal/health"):
+        response = await client.get(path)
+        assert (response.status_code, response.json()) == (200, {"status": "ok", "release": "dev"})
+    gone = DatabaseSettings(url=f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/anb")
+    systemd = NotifySocket(tmp_path / "notify")
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("NOTIFY_SOCKET", str(systemd.path))
+            async with AsyncTestClient(create_app(ingest_settings(gone, aws.settings, temp_dir))) as down:
+                health = await down.get("/internal/health")
+                live = await down.get("/internal/live")
+        assert health.status_code == 503
+        assert health.json() == {"status": "unavailable", "down": "database", "release": "dev"}
+        assert live.status_code == 200
+        assert systemd.wait_until(bool, 10)[0].startswith("STATUS=not ready: database: ")
+        assert "READY=1" not in systemd.received
+    finally:
+        systemd.close()
+
+
+@pytest.mark.usefixtures("restored_root_logger")
+async def test_an_unexpected_error_is_logged_with_its_trace_and_request_id(
+    make_app: Callable[..., Litestar], capsys: pytest.CaptureFixture[str]
+) -> None:
+    @get("/internal/boom", sync_to_thread=False)
+    def boom() -> None:
+        raise RuntimeError("a bug of ours")
+
+    app = make_app()  # configures the JSON logs on the captured stdout
+    app.register(boom)
+    async with AsyncTestClient(app) as test_client:
+        response = await test_client.get("/internal/boom", headers={"X-Request-ID": "trace-500-ingest"})
+    assert response.status_code == 500
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (error,) = [entry for entry in logged if entry["level"] == "error"]
+    assert error["request_id"] == "trace-500-ingest"
+    assert "RuntimeError: a bug of ours" in error["exc"]

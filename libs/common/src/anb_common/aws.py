@@ -12,6 +12,7 @@ from anb_common.settings import AwsSettings
 
 if TYPE_CHECKING:
     from types_aiobotocore_autoscaling import AutoScalingClient
+    from types_aiobotocore_cloudwatch import CloudWatchClient
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_sqs import SQSClient
 
@@ -59,6 +60,13 @@ class Aws:
         return cast(
             "AbstractAsyncContextManager[AutoScalingClient]",
             self._session.client("autoscaling", **self._kwargs()),
+        )
+
+    def cloudwatch(self) -> AbstractAsyncContextManager[CloudWatchClient]:
+        """A CloudWatch client context manager (the ANB/Video metrics)."""
+        return cast(
+            "AbstractAsyncContextManager[CloudWatchClient]",
+            self._session.client("cloudwatch", **self._kwargs()),
         )
 
     def public_s3(self) -> AbstractAsyncContextManager[S3Client]:

@@ -94,6 +94,16 @@ class SecuritySettings(BaseSettings):
     """Where dev mode keeps its generated secrets (git-ignored)."""
 
 
+class MetricsSettings(BaseSettings):
+    model_config = section("ANB_METRICS_")
+
+    publish: bool = False
+    """Send the ANB/Video figures to CloudWatch (PutMetricData); off, they are counted and dropped."""
+    interval_s: float = Field(default=60.0, gt=0)
+    """Seconds each batch of figures covers, one PutMetricData call each: 60 is CloudWatch's own
+    resolution, shorter only shows figures sooner (tests, make run)."""
+
+
 class ServiceSettings(BaseSettings):
     """A service's whole configuration: the sections every service has; each adds its own."""
 
@@ -103,3 +113,7 @@ class ServiceSettings(BaseSettings):
     """Database connection (ANB_DB_*)."""
     aws: AwsSettings = Field(default_factory=AwsSettings)
     """S3/SQS endpoint and names (ANB_AWS_*)."""
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    """Publishing the ANB/Video metrics to CloudWatch (ANB_METRICS_*)."""
+    release: str = "dev"
+    """Release this process runs, named in its health answers (the deployment writes it)."""

@@ -13,10 +13,11 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from anb_common import logs
+from anb_common.metrics import Metrics
 from anb_gateway import deps, errors
 from anb_gateway.controllers.auth import AUTH_LIMITER, AuthController
 from anb_gateway.controllers.docs import openapi_json
-from anb_gateway.controllers.health import health
+from anb_gateway.controllers.health import RELEASE, health, live
 from anb_gateway.controllers.public import PublicController
 from anb_gateway.controllers.videos import VideosController
 from anb_gateway.middleware import EdgeMiddleware
@@ -45,8 +46,8 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-def build(settings: GatewaySettings) -> Litestar:
-    runtime = Runtime(settings)
+def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar:
+    runtime = Runtime(settings, metrics or Metrics())
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -58,12 +59,12 @@ def build(settings: GatewaySettings) -> Litestar:
 
     cors = CORSConfig(allow_origins=settings.http.cors_origins) if settings.http.cors_origins else None
     app = Litestar(
-        route_handlers=[health, openapi_json, AuthController, VideosController, PublicController],
+        route_handlers=[live, health, openapi_json, AuthController, VideosController, PublicController],
         dependencies=deps.providers(runtime),
         exception_handlers=errors.HANDLERS,
         lifespan=[lifespan],
         # Guards cannot receive dependencies: the login/signup throttle finds its limiter here.
-        state=State({AUTH_LIMITER: runtime.auth_limiter}),
+        state=State({AUTH_LIMITER: runtime.auth_limiter, RELEASE: settings.release}),
         openapi_config=_openapi(),
         cors_config=cors,
         # Logging is anb_common.logs' (JSON on stdout); Litestar's default config would replace its handler.
@@ -75,4 +76,5 @@ def build(settings: GatewaySettings) -> Litestar:
 
 def create_app() -> EdgeMiddleware:
     logs.configure("gateway")
-    return EdgeMiddleware(build(GatewaySettings()))
+    metrics = Metrics()
+    return EdgeMiddleware(build(GatewaySettings(), metrics), metrics)

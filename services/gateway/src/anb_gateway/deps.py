@@ -17,6 +17,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from litestar.routes import HTTPRoute
 
+from anb_common.readiness import Readiness
 from anb_gateway.db import Pool
 from anb_gateway.listings import OwnerListings
 from anb_gateway.login_attempts import LoginAttempts
@@ -41,6 +42,8 @@ PasswordsDep: TypeAlias = NamedDependency[SkipValidation[Passwords]]
 """Password hashing, as ``passwords``."""
 LoginAttemptsDep: TypeAlias = NamedDependency[SkipValidation[LoginAttempts]]
 """Failed logins per account, as ``login_attempts``."""
+ReadinessDep: TypeAlias = NamedDependency[SkipValidation[Readiness]]
+"""The deep check (the database answers), as ``readiness``."""
 CurrentUser: TypeAlias = NamedDependency[uuid.UUID]
 """The authenticated caller's id, provided as ``user_id`` by authn.current_user where a route needs it."""
 
@@ -70,7 +73,10 @@ def providers(runtime: Runtime) -> dict[str, Provide]:
     def login_attempts() -> LoginAttempts:
         return runtime.login_attempts
 
-    values = (pool, storage, listings, ingest, tokens, passwords, login_attempts)
+    def readiness() -> Readiness:
+        return runtime.readiness
+
+    values = (pool, storage, listings, ingest, tokens, passwords, login_attempts, readiness)
     return {value.__name__: Provide(value, sync_to_thread=False) for value in values}
 
 

@@ -5,10 +5,15 @@ Handlers never see the Runtime: they receive its parts by name (anb_gateway.deps
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from anb_common import signing_keys
 from anb_common.aws import Aws
 from anb_common.db import tls
 from anb_common.db.dsn import libpq_url
+from anb_common.metrics import Metrics, publishing
+from anb_common.readiness import Readiness
 from anb_gateway import db
 from anb_gateway.changes import ChangeFeed
 from anb_gateway.listings import OwnerListings
@@ -23,8 +28,9 @@ from anb_gateway.upload import IngestProxy
 
 
 class Runtime:
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, metrics: Metrics) -> None:
         self._settings = settings
+        self.metrics = metrics
         # Fails here, before the server binds, when a key is missing or short outside dev mode.
         self.tokens = Tokens(signing_keys.jwt_key(settings.security), settings.auth.token_ttl_s)
         self.passwords = Passwords(settings.passwords)
@@ -36,27 +42,44 @@ class Runtime:
         self._s3 = S3Storage(Aws(settings.aws), settings.http.presign_expiry_s)
         self.storage: Storage = self._s3
         self.ingest = IngestProxy(
-            settings.ingest_url, signing_keys.internal_key(settings.security), settings.upload, settings.http
+            settings.ingest_url,
+            signing_keys.internal_key(settings.security),
+            settings.upload,
+            settings.http,
+            metrics,
         )
         cache = settings.listing_cache
         self.listings: OwnerListings[list[VideoSummary]] = OwnerListings(cache.ttl_s, cache.max_owners)
         self._feed = ChangeFeed(libpq_url(settings.db.url), self.listings, tls.client_context(settings.db))
         self._pool: db.Pool | None = None
+        self.readiness = Readiness("gateway", {"database": self._ping_database}, metrics)
+        self._stack = contextlib.AsyncExitStack()
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def pool(self) -> db.Pool:
         assert self._pool is not None, "Runtime.start() was not awaited"
         return self._pool
 
+    async def _ping_database(self) -> None:
+        await self.pool.fetchval("SELECT 1")
+
     async def start(self) -> None:
-        self._pool = await db.create_pool(self._settings.db)
+        settings = self._settings
+        await self._stack.enter_async_context(publishing(self.metrics, Aws(settings.aws), settings.metrics))
+        self._pool = await db.create_pool(settings.db)
         await self._s3.start()
         await self.ingest.start()
         self._feed.start()
+        # The first pass tells systemd READY=1: the app has started and the database answers.
+        self._watch = asyncio.create_task(self.readiness.watch(), name="readiness")
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         await self._feed.close()
         await self.ingest.close()
         await self._s3.close()
         if self._pool is not None:
             await self._pool.close()
+        await self._stack.aclose()

@@ -21,8 +21,10 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from anb_common import identity, logs
-from anb_common.reasons import Reason, Value
+from anb_common import identity, ingest_api, logs
+from anb_common.metrics import Metric, Metrics
+from anb_common.reasons import UploadRule
+from anb_common.request_context import HEADER as REQUEST_ID_HEADER
 from anb_common.settings import UploadLimits
 from anb_gateway import wording
 from anb_gateway.pace import Pace, TooSlow
@@ -33,27 +35,11 @@ from anb_gateway.streamed_upload import drain
 
 log = logging.getLogger(__name__)
 
-INGEST_PATH = "/internal/uploads"
 # When to try again after an upload could not be taken (ingest or the relay's slots busy, the player's
 # own uploads in flight): a restart, a burst or an upload of a few MB passes in well under a minute.
 _RETRY_S = 30
 
 
-class _IngestAccepted(msgspec.Struct):
-    """Ingest's 202 (anb_ingest.app): only the id is taken; the message players read is ours."""
-
-    video_id: uuid.UUID
-
-
-class _IngestRefusal(msgspec.Struct):
-    """Ingest's 4xx/503 (anb_ingest.app): an ``anb_common.reasons`` code and its values."""
-
-    code: str
-    values: dict[str, Value] = {}
-
-
-_accepted = msgspec.json.Decoder(_IngestAccepted)
-_refusal = msgspec.json.Decoder(_IngestRefusal)
 _encode = msgspec.json.Encoder().encode
 
 
@@ -72,8 +58,11 @@ def _error(status_code: int, detail: str, retry_after_s: int | None = None) -> R
 
 
 class IngestProxy:
-    def __init__(self, base_url: str, internal_key: str, limits: UploadLimits, http: HttpSettings) -> None:
-        self._url = base_url.rstrip("/") + INGEST_PATH
+    def __init__(
+        self, base_url: str, internal_key: str, limits: UploadLimits, http: HttpSettings, metrics: Metrics
+    ) -> None:
+        self._metrics = metrics
+        self._url = base_url.rstrip("/") + ingest_api.UPLOADS_PATH
         # The path ingest sees (a base URL may carry a prefix): the identity token is bound to it.
         self._path = urlsplit(self._url).path
         self._key = internal_key
@@ -103,7 +92,12 @@ class IngestProxy:
             await self._client.aclose()
 
     def _too_large(self) -> Response[bytes]:
-        return _error(400, wording.too_large(self._max_file))
+        return self._refused(UploadRule.TOO_LARGE, _error(400, wording.too_large(self._max_file)))
+
+    def _refused(self, rule: UploadRule, answer: Response[bytes]) -> Response[bytes]:
+        """A refusal of the gateway's own, counted by the rule it is (ingest counts what it refuses)."""
+        self._metrics.record(Metric.UPLOADS_REFUSED, Rule=rule)
+        return answer
 
     async def _body(self, request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
         """The client's body as ingest gets it. Raising here cuts the relay: httpx drops the connection
@@ -123,21 +117,21 @@ class IngestProxy:
     async def forward(self, request: Request[Any, Any, Any], user_id: uuid.UUID) -> Response[bytes]:
         content_type = request.headers.get("content-type", "")
         if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
-            return _error(400, wording.NOT_MULTIPART)
+            return self._refused(UploadRule.MALFORMED_FORM, _error(400, wording.NOT_MULTIPART))
         headers = {
             "Content-Type": content_type,
             identity.HEADER: identity.sign(user_id, self._key, method="POST", path=self._path),
-            "X-Request-ID": logs.current().get("request_id", ""),
+            REQUEST_ID_HEADER: logs.current().get("request_id", ""),
         }
         declared = request.headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
-                return _error(400, wording.BAD_CONTENT_LENGTH)
+                return self._refused(UploadRule.MALFORMED_FORM, _error(400, wording.BAD_CONTENT_LENGTH))
             if int(declared) > self.max_body:
                 return self._too_large()
             headers["Content-Length"] = declared
         if declared == "0":
-            return _error(400, wording.EMPTY_BODY)
+            return self._refused(UploadRule.EMPTY_FILE, _error(400, wording.EMPTY_BODY))
         if not self._players.take(user_id):
             log.info("player already has %d uploads in flight; this one is refused", self._players.per_player)
             await drain(request)
@@ -155,7 +149,7 @@ class IngestProxy:
             return self._too_large()
         except TooSlow:
             log.info("upload body slower than %d bytes/s; cut", self._pace.min_rate)
-            return _error(408, wording.too_slow(self._pace.min_rate))
+            return self._refused(UploadRule.TOO_SLOW, _error(408, wording.too_slow(self._pace.min_rate)))
         except _ClientGone:
             return _error(400, wording.CLIENT_GONE)
         except httpx.PoolTimeout:
@@ -185,13 +179,13 @@ class IngestProxy:
         """Ingest's answer in the gateway's words: ingest sends codes and ids, never player prose."""
         try:
             if response.status_code == 202:
-                video_id = _accepted.decode(response.content).video_id
+                # Only the id is taken: the message players read is ours.
+                video_id = ingest_api.accepted.decode(response.content).video_id
                 answer = UploadAccepted(message=wording.ACCEPTED, task_id=video_id, video_id=video_id)
                 return Response(_encode(answer), status_code=202, media_type="application/json")
             if response.status_code in (400, 408):  # a rule broken; a body too slow at ingest
-                refusal = _refusal.decode(response.content)
-                detail = wording.upload_refusal(Reason(refusal.code, refusal.values))
-                return _error(response.status_code, detail)
+                refusal = ingest_api.refusal.decode(response.content)
+                return _error(response.status_code, wording.upload_refusal(refusal.reason))
         except msgspec.DecodeError:
             pass  # not what ingest answers: below, as anything else unexpected
         if response.status_code == 503:

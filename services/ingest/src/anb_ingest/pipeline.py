@@ -57,8 +57,9 @@ class Pipeline:
         content_type: str | None,
         content_length: int | None,
         user_id: uuid.UUID,
-    ) -> uuid.UUID:
-        """Store, validate, record and enqueue one upload; return its video id or raise ``UploadRejected``."""
+    ) -> NewVideo:
+        """Store, validate, record and enqueue one upload; return what was recorded or raise
+        ``UploadRejected``."""
         refuse_declared_length(content_length, self._limits)
         video_id = uuid.uuid4()
         reader = UploadReader(
@@ -96,7 +97,7 @@ class Pipeline:
         finally:
             reader.close()
         await self._publish_now(outbox_id)
-        return video_id
+        return video
 
     async def _publish_now(self, outbox_id: int) -> None:
         try:

@@ -1,5 +1,5 @@
 """What lives as long as the app: the database engine, S3 and SQS clients, the prober, the pipeline,
-the relay."""
+the relay, the readiness check and the metrics publisher."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common import identity, signing_keys
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
+from anb_common.metrics import Metrics, publishing
+from anb_common.readiness import Readiness
 from anb_ingest.jobqueue import SqsJobQueue
 from anb_ingest.outbox import Outbox, Relay
 from anb_ingest.pipeline import Pipeline
@@ -47,13 +50,21 @@ class Runtime:
         self.internal_secret = signing_keys.internal_key(settings.security)
         # Each gateway token is accepted once: one that was read off a request cannot be replayed.
         self.seen_nonces = identity.SeenNonces()
+        self.metrics = Metrics()
         self._pipeline: Pipeline | None = None
+        self._readiness: Readiness | None = None
 
     @property
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
             raise RuntimeError("the ingest runtime is not started")
         return self._pipeline
+
+    @property
+    def readiness(self) -> Readiness:
+        if self._readiness is None:
+            raise RuntimeError("the ingest runtime is not started")
+        return self._readiness
 
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
@@ -62,6 +73,7 @@ class Runtime:
         engine = create_engine(settings.db)
         async with AsyncExitStack() as stack:
             stack.push_async_callback(engine.dispose)
+            await stack.enter_async_context(publishing(self.metrics, Aws(settings.aws), settings.metrics))
             s3 = await stack.enter_async_context(Aws(settings.aws).s3())
             queue_settings = settings.queue_aws()
             sqs = await stack.enter_async_context(Aws(queue_settings).sqs())
@@ -76,6 +88,12 @@ class Runtime:
             quick_sqs = await stack.enter_async_context(Aws(quick).sqs())
             sessions = session_factory(engine)
             store = S3UploadStore(s3, settings.aws.bucket)
+
+            async def database() -> None:
+                async with sessions() as session:
+                    await session.execute(text("SELECT 1"))
+
+            self._readiness = Readiness("ingest", {"database": database, "storage": store.ping}, self.metrics)
             await recover(
                 options.temp_dir, store, sessions, older_than_s=options.stale_spool_s, at_start_up=True
             )
@@ -104,11 +122,15 @@ class Runtime:
             janitor = asyncio.create_task(
                 _recover_periodically(options.temp_dir, store, sessions, options), name="upload-recovery"
             )
+            # The first pass tells systemd READY=1: the app has started, the database and storage answer.
+            watch = asyncio.create_task(self._readiness.watch(), name="readiness")
             try:
                 yield
             finally:
+                watch.cancel()
                 janitor.cancel()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
                 self._pipeline = None
+                self._readiness = None

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A key no upload ever has (uploads are uploads/<uuid>.<ext>).
+_PROBE_KEY = "uploads/readiness-probe"
+
 
 class S3MultipartSink:
     def __init__(self, client: S3Client, bucket: str, key: str, upload_id: str) -> None:
@@ -69,3 +72,9 @@ class S3UploadStore:
 
     async def delete(self, key: str) -> None:
         await self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    async def ping(self) -> None:
+        """Raise unless the bucket answers ingest: a delete of a key that never exists. DeleteObject
+        in uploads/ is one of the few calls ingest's role may make, S3 answers it whether or not the
+        key exists, and the bucket is not versioned, so nothing is written."""
+        await self._client.delete_object(Bucket=self._bucket, Key=_PROBE_KEY)

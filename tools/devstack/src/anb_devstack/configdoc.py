@@ -37,7 +37,9 @@ def _variables() -> list[tuple[type[BaseSettings], str]]:
             if not issubclass(cls, BaseSettings) or cls is BaseSettings or cls.__module__ != module_name:
                 continue
             for name, field in cls.model_fields.items():
-                if not _is_section(field.annotation):
+                # A field a service inherits (ANB_RELEASE) is listed once, under the class that declares it.
+                declared = name in vars(cls).get("__annotations__", {})
+                if declared and not _is_section(field.annotation):
                     found[(f"{module_name}.{cls.__name__}", name)] = (cls, name)
     return list(found.values())
 
