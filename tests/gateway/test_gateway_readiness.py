@@ -40,8 +40,11 @@ def test_ready_once_serving_and_uvicorns_lines_are_json(gateway_env: dict[str, s
     (line,) = access
     assert line["logger"] == "uvicorn.access"
     assert (line["method"], line["path"], line["status"]) == ("GET", "/api/live", 200)
-    assert isinstance(line["latency_ms"], float) and line["latency_ms"] >= 0
-    assert any(e["logger"] == "uvicorn.error" and "Started server process" in str(e["msg"]) for e in _json_lines(log))
+    assert isinstance(line["latency_ms"], float)
+    assert line["latency_ms"] >= 0
+    assert any(
+        e["logger"] == "uvicorn.error" and "Started server process" in str(e["msg"]) for e in _json_lines(log)
+    )
 
 
 def test_without_its_database_the_gateway_serves_but_is_not_ready(

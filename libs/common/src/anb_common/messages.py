@@ -9,6 +9,9 @@ from typing import Literal
 import msgspec
 
 SCHEMA_VERSION = 1
+REQUEST_ID_ATTRIBUTE = "request_id"
+"""The SQS message attribute carrying the id of the upload request that made the job, so the
+transcoder's lines for the job name it too; beside the body, whose schema stays as it is."""
 # SQS refuses bodies over 256 KiB; a job message is tiny, so anything near that is not ours.
 MAX_BODY_BYTES = 256 * 1024
 
@@ -42,6 +45,13 @@ class _VersionProbe(msgspec.Struct):
 _encoder = msgspec.json.Encoder()
 _probe_decoder = msgspec.json.Decoder(_VersionProbe)
 _decoder = msgspec.json.Decoder(JobMessage)
+
+
+def attributes(request_id: str | None) -> dict[str, dict[str, str]]:
+    """``MessageAttributes`` of a job sent on behalf of request ``request_id`` (none without one)."""
+    if not request_id:
+        return {}
+    return {REQUEST_ID_ATTRIBUTE: {"DataType": "String", "StringValue": request_id}}
 
 
 def encode(message: JobMessage) -> str:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 
 from anb_common import logs, messages
+from anb_common.metrics import Metric, Metrics
 from anb_common.reasons import ProcessingFailure, Reason
 from anb_transcoder.failures import log_failure
 from anb_transcoder.queue import JobQueue
@@ -48,11 +49,18 @@ async def sweep_once(queue: JobQueue, videos: VideoStore, hold_s: int) -> int:
                     )
 
 
-async def sweep_forever(queue: JobQueue, videos: VideoStore, interval_s: float, hold_s: int) -> None:
+async def sweep_forever(
+    queue: JobQueue, videos: VideoStore, interval_s: float, hold_s: int, metrics: Metrics
+) -> None:
     while True:
         try:
-            await sweep_once(queue, videos, hold_s)
+            marked = await sweep_once(queue, videos, hold_s)
         except Exception as exc:
             # SQS or the database is down: the dead letters wait in the DLQ for the next sweep.
             log_failure(log, "dead-letter sweep failed", exc)
+        else:
+            # Each one a job SQS's redrive parked (the worker's own were marked before it parked them).
+            for _ in range(marked):
+                metrics.record(Metric.JOBS_DEAD_LETTERED)
+                metrics.record(Metric.JOBS_FAILED, Reason=ProcessingFailure.GAVE_UP)
         await asyncio.sleep(interval_s)

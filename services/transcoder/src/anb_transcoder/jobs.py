@@ -15,10 +15,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import TypeVar
 
 from anb_common import keys, logs, messages
+from anb_common.metrics import Metric, Metrics
 from anb_common.reasons import ProcessingFailure, Reason
 from anb_transcoder import outputs
 from anb_transcoder.brand_cache import BrandCache
@@ -70,7 +72,9 @@ class JobRunner:
         storage: Storage,
         videos: VideoStore,
         brand: BrandCache,
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._settings = settings
         self._queue = queue
         self._storage = storage
@@ -80,7 +84,9 @@ class JobRunner:
     async def run(self, job: Job) -> None:
         """Handle one message; never raises (a failure here must not take the worker down)."""
         message = job.message
-        with logs.bound(job_id=message.message_id):
+        # The upload's request id (a message attribute, when ingest had one) ties these lines to its.
+        request = {"request_id": message.request_id} if message.request_id else {}
+        with logs.bound(job_id=message.message_id, **request):
             try:
                 decoded = messages.decode(message.body)
             except messages.MessageError as exc:
@@ -112,7 +118,7 @@ class JobRunner:
             try:
                 # An attempt may have uploaded its result before failing: no object without a row,
                 # but never those of a video an attempt did publish.
-                if await self._videos.failed(video_id, gave_up) or not await self._videos.exists(video_id):
+                if await self._failed(video_id, gave_up) or not await self._videos.exists(video_id):
                     await outputs.remove(self._storage, video_id)
             except Exception as exc:
                 # The database or S3 is what failed: leave the message to SQS's redrive and the sweeper.
@@ -139,6 +145,8 @@ class JobRunner:
             log.info("video already processed or failed; duplicate delivery ignored")
             return Settle.DELETE
         log.info("job started", extra={"receive_count": job.message.receive_count})
+        if job.message.sent_at is not None:
+            self._metrics.record(Metric.JOB_QUEUE_WAIT, max(0.0, time.time() - job.message.sent_at))
         brand = await self._brand.get()
         with job_folder(self._settings.processing.temp_dir, video_id) as folder:
             source = folder / ("source" + PurePosixPath(original_key).suffix)
@@ -176,9 +184,7 @@ class JobRunner:
                         "video cannot be processed",
                         extra={"reason": reason.code, "values": reason.values, "why": str(exc)},
                     )
-                    if await _steadily(
-                        "marking the video failed", lambda: self._videos.failed(video_id, reason)
-                    ):
+                    if await _steadily("marking the video failed", lambda: self._failed(video_id, reason)):
                         # What an earlier attempt may have uploaded before it stopped.
                         await _steadily("removing outputs", lambda: outputs.remove(self._storage, video_id))
                     return Settle.DELETE
@@ -187,8 +193,11 @@ class JobRunner:
                         return await self._lost(video_id)
                     log.info("job cancelled by shutdown; handing it back")
                     return Settle.HAND_BACK
-            elapsed = round(time.monotonic() - clock, 3)
-            log.info("transcoded", extra={"seconds": elapsed, "output_s": round(result.duration_s, 3)})
+            elapsed = time.monotonic() - clock
+            self._metrics.record(Metric.TRANSCODE_TIME, elapsed)
+            log.info(
+                "transcoded", extra={"seconds": round(elapsed, 3), "output_s": round(result.duration_s, 3)}
+            )
             if not await _steadily("checking the row", lambda: self._videos.exists(video_id)):
                 return await self._lost(video_id)
             clock = time.monotonic()
@@ -204,6 +213,11 @@ class JobRunner:
                 "publishing the result", lambda: self._videos.processed(video_id, key, derived)
             ):
                 return await self._lost(video_id)
+        self._metrics.record(Metric.JOBS_PROCESSED)
+        if claim.uploaded_at is not None:
+            self._metrics.record(
+                Metric.END_TO_END_TIME, (datetime.now(UTC) - claim.uploaded_at).total_seconds()
+            )
         log.info("job done", extra={"processed_key": key, "publish_s": round(time.monotonic() - clock, 3)})
         return Settle.DELETE
 
@@ -219,8 +233,15 @@ class JobRunner:
     async def _missing_original(self, video_id: uuid.UUID) -> Settle:
         if await self._videos.exists(video_id):
             log.warning("original missing from storage")
-            await self._videos.failed(video_id, Reason(ProcessingFailure.MISSING_ORIGINAL))
+            await self._failed(video_id, Reason(ProcessingFailure.MISSING_ORIGINAL))
         return Settle.DELETE
+
+    async def _failed(self, video_id: uuid.UUID, reason: Reason) -> bool:
+        """Mark the video failed (``VideoStore.failed``), counted by its reason when it was."""
+        marked = await self._videos.failed(video_id, reason)
+        if marked:
+            self._metrics.record(Metric.JOBS_FAILED, Reason=reason.code)
+        return marked
 
     async def _settle(self, message: Received, video_id: uuid.UUID, settle: Settle) -> None:
         try:
@@ -228,6 +249,7 @@ class JobRunner:
                 await self._queue.delete(self._queue.url, message.receipt)
             elif settle is Settle.HAND_BACK:
                 await self._queue.hide(self._queue.url, message.receipt, 0)
+                self._metrics.record(Metric.JOB_RETRIES)
             elif settle is Settle.WAIT:
                 await self._queue.hide(
                     self._queue.url, message.receipt, self._settings.worker.visibility_timeout_s
@@ -237,9 +259,11 @@ class JobRunner:
                 delay = retry_delay(message.receive_count, options.retry_base_s, options.retry_cap_s)
                 log.info("job will be retried", extra={"delay_s": delay})
                 await self._queue.hide(self._queue.url, message.receipt, delay)
+                self._metrics.record(Metric.JOB_RETRIES)
             else:
                 log.warning("giving up after the last allowed receive; message parked in the DLQ")
                 await self._queue.dead_letter(message, f"gave up on video {video_id} after repeated failures")
+                self._metrics.record(Metric.JOBS_DEAD_LETTERED)
         except Exception as exc:
             # The message comes back when its visibility lapses and is handled again (idempotently).
             log_failure(log, "could not settle the message", exc, settle=settle.value)
@@ -258,6 +282,8 @@ class JobRunner:
         except Exception as exc:
             # SQS's own redrive moves it after maxReceiveCount receives.
             log_failure(log, "could not move the malformed message to the DLQ", exc)
+        else:
+            self._metrics.record(Metric.JOBS_DEAD_LETTERED)
 
 
 async def _steadily(what: str, call: Callable[[], Awaitable[T]]) -> T:

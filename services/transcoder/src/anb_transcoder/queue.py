@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from anb_common.aws import queue_url
+from anb_common.messages import REQUEST_ID_ATTRIBUTE
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
@@ -21,6 +22,10 @@ class Received:
     receipt: str
     message_id: str
     receive_count: int
+    sent_at: float | None = None
+    """When it was first sent (SQS's SentTimestamp, seconds since the epoch)."""
+    request_id: str | None = None
+    """The upload request that made the job (its message attribute), when it has one."""
 
 
 class JobQueue:
@@ -49,17 +54,29 @@ class JobQueue:
             MaxNumberOfMessages=max(1, min(10, count)),
             WaitTimeSeconds=wait_s,
             VisibilityTimeout=visibility_s,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            MessageAttributeNames=[REQUEST_ID_ATTRIBUTE],
         )
-        return [
-            Received(
-                body=message.get("Body", ""),
-                receipt=message["ReceiptHandle"],
-                message_id=message["MessageId"],
-                receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+        received = []
+        for message in response.get("Messages", []):
+            system = message.get("Attributes", {})
+            sent_ms = system.get("SentTimestamp")
+            request = message.get("MessageAttributes", {}).get(REQUEST_ID_ATTRIBUTE)
+            received.append(
+                Received(
+                    body=message.get("Body", ""),
+                    receipt=message["ReceiptHandle"],
+                    message_id=message["MessageId"],
+                    receive_count=int(system.get("ApproximateReceiveCount", "1")),
+                    sent_at=int(sent_ms) / 1000 if sent_ms else None,
+                    request_id=request.get("StringValue") if request else None,
+                )
             )
-            for message in response.get("Messages", [])
-        ]
+        return received
+
+    async def ping(self) -> None:
+        """Raise unless the queue answers (GetQueueAttributes, which the worker's role may call)."""
+        await self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])
 
     async def hide(self, url: str, receipt: str, seconds: int) -> None:
         """Set the message's visibility from now: a heartbeat, a retry delay, or 0 to hand it back."""

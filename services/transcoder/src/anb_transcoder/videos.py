@@ -67,6 +67,8 @@ class Claim:
     outcome: Start
     original_key: str | None = None
     """STARTED: the original's key."""
+    uploaded_at: datetime | None = None
+    """STARTED: when the upload was recorded (the start of its end-to-end time)."""
     same_message: bool = False
     """BUSY: the holder got this very message (an SQS redelivery), not another copy of the job."""
 
@@ -96,11 +98,11 @@ class VideoStore:
                         lease_message_id=lease.message_id,
                         lease_expires_at=func.now() + timedelta(seconds=lease.seconds),
                     )
-                    .returning(Video.original_key)
+                    .returning(Video.original_key, Video.uploaded_at)
                 )
             ).first()
             if row is not None:
-                return Claim(Start.STARTED, original_key=row.original_key)
+                return Claim(Start.STARTED, original_key=row.original_key, uploaded_at=row.uploaded_at)
             current = (
                 await session.execute(
                     select(Video.status, Video.lease_message_id).where(Video.id == video_id)

@@ -1,7 +1,9 @@
 """The consumer: long-polls the queue while job slots are free, runs jobs, shuts down gracefully.
 
-It polls only while the temp dir, the database and the bucket answer (``_Readiness``), and runs a
-dead-letter sweeper beside the jobs (see ``dlq``).
+It polls only while it is ready (``readiness``: the temp dir is writable, the brand assets are read,
+the database, the bucket and the queue answer), and runs a dead-letter sweeper beside the jobs (see
+``dlq``). The first readiness pass tells systemd READY=1; a pass runs once a minute besides (the
+``Ready`` metric), and the figures of its jobs are published (anb_common.metrics).
 
 Shutdown (``request_stop``, wired to SIGTERM/SIGINT): stop receiving at once (an in-flight long poll
 is abandoned; a message it may have been handed reappears after its visibility timeout), give the
@@ -16,10 +18,11 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from anb_common.aws import Aws
 from anb_common.db.engine import create_engine, session_factory
+from anb_common.metrics import Metrics, publishing
+from anb_common.readiness import Readiness
 from anb_transcoder.brand_cache import BrandCache
 from anb_transcoder.dlq import sweep_forever
 from anb_transcoder.failures import log_failure
@@ -33,14 +36,17 @@ from anb_transcoder.workdir import check_writable, remove_stale
 
 log = logging.getLogger(__name__)
 
+# A first pass downloads the brand assets: seconds, not the 2 s a database ping gets.
+_READINESS_TIMEOUT_S = 30.0
 # After a failed receive (SQS unreachable, throttled), wait this long, doubling up to the cap.
 _RECEIVE_BACKOFF_S = 1.0
 _RECEIVE_BACKOFF_CAP_S = 30.0
 
 
 class Worker:
-    def __init__(self, settings: WorkerSettings) -> None:
+    def __init__(self, settings: WorkerSettings, metrics: Metrics | None = None) -> None:
         self._settings = settings
+        self._metrics = metrics or Metrics()
         self._stopping = asyncio.Event()
         self._hurry = asyncio.Event()
         self._jobs: dict[asyncio.Task[None], Job] = {}
@@ -62,6 +68,7 @@ class Worker:
         engine = create_engine(settings.db)
         try:
             async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(publishing(self._metrics, aws, settings.metrics))
                 sqs = await stack.enter_async_context(aws.sqs())
                 s3 = await stack.enter_async_context(aws.s3())
                 queue = await JobQueue.open(sqs, settings.aws.queue_name, settings.aws.dlq_name)
@@ -74,22 +81,36 @@ class Worker:
                     protection = await stack.enter_async_context(
                         ScaleInProtection(aws, settings.worker.imds_url)
                     )
-                runner = JobRunner(settings, queue, storage, videos, brand)
+                runner = JobRunner(settings, queue, storage, videos, brand, self._metrics)
                 options = settings.worker
                 sweeper = asyncio.create_task(
-                    sweep_forever(queue, videos, options.dlq_sweep_interval_s, options.dlq_hold_s),
+                    sweep_forever(
+                        queue, videos, options.dlq_sweep_interval_s, options.dlq_hold_s, self._metrics
+                    ),
                     name="dlq-sweeper",
                 )
+                readiness = Readiness(
+                    "transcoder",
+                    {
+                        "temp_dir": lambda: asyncio.to_thread(check_writable, settings.processing.temp_dir),
+                        "brand_assets": brand.get,
+                        "database": videos.ping,
+                        "storage": storage.ping,
+                        "queue": queue.ping,
+                    },
+                    self._metrics,
+                    timeout_s=_READINESS_TIMEOUT_S,
+                )
+                watch = asyncio.create_task(readiness.watch(), name="readiness")
                 log.info(
                     "worker started",
                     extra={"concurrency": options.concurrency, "max_receive_count": queue.max_receive_count},
                 )
                 try:
-                    await self._consume(
-                        queue, runner, _Readiness(settings, brand, videos, storage), protection
-                    )
+                    await self._consume(queue, runner, readiness, protection)
                     await self._drain()
                 finally:
+                    watch.cancel()
                     sweeper.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await sweeper
@@ -98,7 +119,7 @@ class Worker:
         log.info("worker stopped")
 
     async def _consume(
-        self, queue: JobQueue, runner: JobRunner, ready: _Readiness, protection: ScaleInProtection | None
+        self, queue: JobQueue, runner: JobRunner, ready: Readiness, protection: ScaleInProtection | None
     ) -> None:
         options = self._settings.worker
         stopping = asyncio.create_task(self._stopping.wait())
@@ -177,23 +198,6 @@ class Worker:
             for job in self._jobs.values():
                 job.stop.set()
             await asyncio.wait(set(self._jobs))
-
-
-@dataclass(frozen=True)
-class _Readiness:
-    """What a job needs before it is worth taking one: while the disk, the database or the bucket
-    is out, a taken job would only fail and spend one of its three attempts."""
-
-    settings: WorkerSettings
-    brand: BrandCache
-    videos: VideoStore
-    storage: Storage
-
-    async def check(self) -> None:
-        check_writable(self.settings.processing.temp_dir)
-        await self.brand.get()
-        await self.videos.ping()
-        await self.storage.ping()
 
 
 @contextlib.asynccontextmanager
