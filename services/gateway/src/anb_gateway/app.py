@@ -23,6 +23,7 @@ from anb_gateway.controllers.videos import VideosController
 from anb_gateway.middleware import EdgeMiddleware
 from anb_gateway.runtime import Runtime
 from anb_gateway.settings import GatewaySettings
+from anb_gateway.web import routes as web
 
 _DESCRIPTION = """API pública de ANB Video: cuentas de jugadores, carga de videos (procesados de forma
 asíncrona), votación pública y clasificación. Los endpoints con candado piden
@@ -59,7 +60,16 @@ def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar
 
     cors = CORSConfig(allow_origins=settings.http.cors_origins) if settings.http.cors_origins else None
     app = Litestar(
-        route_handlers=[live, health, openapi_json, AuthController, VideosController, PublicController],
+        route_handlers=[
+            live,
+            health,
+            openapi_json,
+            AuthController,
+            VideosController,
+            PublicController,
+            # The web app: everything outside /api, with its own guard (CSRF), headers and error pages.
+            web.router(settings, runtime.tokens),
+        ],
         dependencies=deps.providers(runtime),
         exception_handlers=errors.HANDLERS,
         lifespan=[lifespan],
@@ -67,6 +77,7 @@ def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar
         state=State({AUTH_LIMITER: runtime.auth_limiter, RELEASE: settings.release}),
         openapi_config=_openapi(),
         cors_config=cors,
+        template_config=web.template_config(),
         # Logging is anb_common.logs' (JSON on stdout); Litestar's default config would replace its handler.
         logging_config=None,
     )
