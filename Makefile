@@ -11,7 +11,7 @@ MOTO_PORT ?=
 PG_PORT ?=
 
 .PHONY: uv sync sync-test sync-lint sync-bench sync-loadtest sync-plots run test lint migrate dist bench \
-        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean test-tools rehearse \
+        bench-transcode bench-ingest bench-gateway bench-e2e capacity loadtest soak check-invariants newman clean test-tools rehearse stats \
         backfill
 
 # uv, pinned, in a virtual environment of its own inside the project, made with the system's Python
@@ -54,10 +54,9 @@ test: sync-test test-tools
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
 # Debian tools the suite runs: ffmpeg's CLI (an independent decoder the transcoder's output is checked
-# against), shellcheck and systemd-analyze (deploy scripts and units), npm (newman, the web app's pinned
-# browser libraries), chromium (the web app's browser tests, driven by Playwright). Installing a
+# against), shellcheck and systemd-analyze (deploy scripts and units), npm (newman). Installing a
 # missing one needs root; without root and without the tool, make says which and stops.
-TEST_TOOLS := ffmpeg=ffmpeg shellcheck=shellcheck systemd-analyze=systemd npm=npm chromium=chromium
+TEST_TOOLS := ffmpeg=ffmpeg shellcheck=shellcheck systemd-analyze=systemd npm=npm
 test-tools:
 	@missing=$$(for pair in $(TEST_TOOLS); do command -v $${pair%%=*} >/dev/null 2>&1 || echo $${pair#*=}; done); \
 	if [ -n "$$missing" ]; then \
@@ -92,6 +91,11 @@ backfill: sync
 	$(if $(PG_PORT),ANB_DB_URL=postgresql+asyncpg://postgres@127.0.0.1:$(PG_PORT)/anb) \
 	$(if $(MOTO_PORT),ANB_AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT)) \
 	$(UV) run --no-sync python -m anb_transcoder.backfill
+
+# The ANB/Video figures a running `make run` published (to its moto's CloudWatch, as the deployment
+# publishes to CloudWatch): give it the same MOTO_PORT as that `make run`.
+stats: sync
+	$(UV) run --no-sync python -m anb_devstack.stats $(if $(MOTO_PORT),--moto-port $(MOTO_PORT))
 
 bench-transcode: sync-bench
 	command -v ffmpeg >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq ffmpeg)

@@ -111,6 +111,10 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # The services publish their figures to moto's CloudWatch, as deployed to the real one, and
+        # `make stats` reads them back; every 10 s so they show soon. A caller's values win (tests).
+        env.setdefault("ANB_METRICS_PUBLISH", "true")
+        env.setdefault("ANB_METRICS_INTERVAL_S", "10")
         return env
 
     def _popen(
@@ -167,7 +171,7 @@ class Platform:
         self.say(
             "launcher",
             f"ready in {time.monotonic() - started:.1f} s: http://127.0.0.1:{self.ports.gateway}/api "
-            f"(docs at /api/docs); Ctrl-C stops everything",
+            f"(docs at /api/docs); figures: make stats MOTO_PORT={self.ports.moto}; Ctrl-C stops everything",
         )
 
     def _spawn_moto(self, env: dict[str, str]) -> None:
