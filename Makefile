@@ -54,9 +54,10 @@ test: sync-test test-tools
 	$(UV) run --no-sync pytest $(PYTEST_ARGS)
 
 # Debian tools the suite runs: ffmpeg's CLI (an independent decoder the transcoder's output is checked
-# against), shellcheck and systemd-analyze (deploy scripts and units), npm (newman). Installing a
+# against), shellcheck and systemd-analyze (deploy scripts and units), npm (newman, the web app's pinned
+# browser libraries), chromium (the web app's browser tests, driven by Playwright). Installing a
 # missing one needs root; without root and without the tool, make says which and stops.
-TEST_TOOLS := ffmpeg=ffmpeg shellcheck=shellcheck systemd-analyze=systemd npm=npm
+TEST_TOOLS := ffmpeg=ffmpeg shellcheck=shellcheck systemd-analyze=systemd npm=npm chromium=chromium
 test-tools:
 	@missing=$$(for pair in $(TEST_TOOLS); do command -v $${pair%%=*} >/dev/null 2>&1 || echo $${pair#*=}; done); \
 	if [ -n "$$missing" ]; then \
