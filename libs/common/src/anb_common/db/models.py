@@ -83,6 +83,10 @@ OWNER_CHANGES_CHANNEL = "video_owner_changes"
 """PostgreSQL NOTIFY channel naming (as payload) a player whose listing changed: a video of theirs was
 added, removed, or changed in a column the listing shows (triggers of migration 0002)."""
 
+VIDEO_EVENTS_CHANNEL = "video_events"
+"""PostgreSQL NOTIFY channel naming (as JSON ``{"user_id", "video_id"}``) a video that was added or whose
+status, progress, failure reason or processing time changed (triggers of migration 0006)."""
+
 
 class Video(Base):
     __tablename__ = "videos"
