@@ -102,7 +102,7 @@ class _Queue:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def send(self, body: str) -> None:
+    async def send(self, body: str, request_id: str | None) -> None:
         self.sent.append(body)
 
 

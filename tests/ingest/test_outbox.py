@@ -32,10 +32,19 @@ async def create_queue(settings: AwsSettings) -> None:
 
 
 async def received_bodies(settings: AwsSettings) -> list[dict[str, Any]]:
+    """Each body, with the request id it was sent for (a message attribute) as ``_request_id``."""
     async with Aws(settings).sqs() as sqs:
         url = await queue_url(sqs, settings.queue_name)
-        response = await sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-    return [json.loads(m["Body"]) for m in response.get("Messages", [])]
+        response = await sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+        )
+    return [
+        {
+            **json.loads(m["Body"]),
+            "_request_id": m.get("MessageAttributes", {}).get("request_id", {}).get("StringValue"),
+        }
+        for m in response.get("Messages", [])
+    ]
 
 
 async def outbox_row(sessions: async_sessionmaker[AsyncSession], video_id: uuid.UUID) -> OutboxMessage:
@@ -85,6 +94,8 @@ async def test_sqs_down_during_upload_then_back_publishes_the_job(
             [message] = await wait_for(published, "the job to reach the queue")
             assert message["file_path"] == f"uploads/{video_id}.mp4"
             assert message["status"] == "pending"
+            # Published by the relay long after the request: its id was kept with the row.
+            assert message["_request_id"] == headers["X-Request-ID"]
 
             async def marked_sent() -> bool:
                 return (await outbox_row(sessions, video_id)).sent_at is not None
@@ -92,6 +103,28 @@ async def test_sqs_down_during_upload_then_back_publishes_the_job(
             await wait_for(marked_sent, "the outbox row to be marked sent")
     finally:
         sqs_server.stop()
+
+
+async def test_the_upload_path_publishes_the_job_with_its_request_id(
+    client: AsyncTestClient[Litestar],
+    aws: Aws,
+    clip: Callable[..., Path],
+    headers: dict[str, str],
+) -> None:
+    response = await client.post(
+        "/internal/uploads",
+        files={"video_file": ("a.mp4", clip("h264.mp4", codec="libx264").read_bytes(), "video/mp4")},
+        data={"title": "Con cola"},
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    video_id = response.json()["video_id"]
+
+    async def published() -> list[dict[str, Any]]:
+        return [b for b in await received_bodies(aws.settings) if b["video_id"] == video_id]
+
+    [message] = await wait_for(published, "the job to reach the queue")
+    assert message["_request_id"] == headers["X-Request-ID"]
 
 
 async def test_several_relays_publish_each_message_once(

@@ -92,6 +92,7 @@ async def _upload(request: Request[object, object, State], runtime: Runtime) -> 
             content_type=request.headers.get("content-type"),
             content_length=int(declared) if declared is not None else None,
             user_id=user_id,
+            request_id=logs.current().get("request_id"),
         )
     except UploadRejected as exc:
         log.info(

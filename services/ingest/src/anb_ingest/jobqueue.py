@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from anb_common import messages
 from anb_common.aws import queue_url
 
 if TYPE_CHECKING:
@@ -11,7 +12,8 @@ if TYPE_CHECKING:
 
 
 class JobQueue(Protocol):
-    async def send(self, body: str) -> None: ...
+    async def send(self, body: str, request_id: str | None) -> None:
+        """Publish a job; ``request_id`` (the upload request's) travels as a message attribute."""
 
 
 class SqsJobQueue:
@@ -20,8 +22,12 @@ class SqsJobQueue:
         self._queue_name = queue_name
         self._url: str | None = None
 
-    async def send(self, body: str) -> None:
+    async def send(self, body: str, request_id: str | None) -> None:
         # Resolved on first use, not at start-up: ingest must start (and accept uploads) while SQS is down.
         if self._url is None:
             self._url = await queue_url(self._client, self._queue_name)
-        await self._client.send_message(QueueUrl=self._url, MessageBody=body)
+        await self._client.send_message(
+            QueueUrl=self._url,
+            MessageBody=body,
+            MessageAttributes=messages.attributes(request_id),  # type: ignore[arg-type]  # a plain dict
+        )

@@ -76,7 +76,7 @@ class Outbox:
         for row in (await session.scalars(query)).all():
             row.attempts += 1
             try:
-                await queue.send(row.body)
+                await queue.send(row.body, row.request_id)
             except Exception as exc:
                 return sent, exc
             row.sent_at = func.now()

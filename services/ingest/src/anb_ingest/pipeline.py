@@ -57,6 +57,7 @@ class Pipeline:
         content_type: str | None,
         content_length: int | None,
         user_id: uuid.UUID,
+        request_id: str | None = None,
     ) -> NewVideo:
         """Store, validate, record and enqueue one upload; return what was recorded or raise
         ``UploadRejected``."""
@@ -83,7 +84,14 @@ class Pipeline:
                     reader.keep_for_retry()
                 raise
             video = NewVideo(
-                video_id, user_id, received.title, received.key, received.size, received.sha256, facts
+                video_id,
+                user_id,
+                received.title,
+                received.key,
+                received.size,
+                received.sha256,
+                facts,
+                request_id,
             )
             try:
                 outbox_id = await record(self._sessions, video)

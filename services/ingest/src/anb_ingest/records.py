@@ -21,6 +21,8 @@ class NewVideo:
     size_bytes: int
     checksum_sha256: str
     facts: MediaFacts
+    request_id: str | None = None
+    """The upload request's id, published with the job (a message attribute)."""
 
 
 async def record(sessions: async_sessionmaker[AsyncSession], video: NewVideo) -> int:
@@ -44,7 +46,7 @@ async def record(sessions: async_sessionmaker[AsyncSession], video: NewVideo) ->
                 checksum_sha256=video.checksum_sha256,
             )
         )
-        outbox = OutboxMessage(video_id=video.video_id, body=body)
+        outbox = OutboxMessage(video_id=video.video_id, body=body, request_id=video.request_id)
         session.add(outbox)
         await session.flush()
         return outbox.id

@@ -121,7 +121,7 @@ ROLES = (
             Table(
                 "outbox",
                 ("SELECT",),
-                {"INSERT": ("video_id", "body", "sent_at"), "UPDATE": ("attempts", "sent_at")},
+                {"INSERT": ("video_id", "body", "sent_at", "request_id"), "UPDATE": ("attempts", "sent_at")},
             ),
         ),
         sequences=("outbox_id_seq",),

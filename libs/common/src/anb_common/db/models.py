@@ -184,3 +184,5 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = _now()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    request_id: Mapped[str | None] = mapped_column(Text)
+    """The upload request that wrote it, sent beside the body as a message attribute (migration 0007)."""
