@@ -9,6 +9,7 @@ from litestar import Litestar, get
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
+from anb_common.metrics import Metrics
 from anb_gateway.app import build
 from anb_gateway.deps import ListingsDep, StorageDep, TokensDep, providers, resolve_in_turn
 from anb_gateway.runtime import Runtime
@@ -21,7 +22,7 @@ def settings(tmp_path: Path) -> GatewaySettings:
 
 
 def test_each_name_is_the_runtimes_part(settings: GatewaySettings) -> None:
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, Metrics())
     provided = {name: provide.dependency() for name, provide in providers(runtime).items() if name != "pool"}
     assert provided == {
         "storage": runtime.storage,
@@ -30,6 +31,7 @@ def test_each_name_is_the_runtimes_part(settings: GatewaySettings) -> None:
         "tokens": runtime.tokens,
         "passwords": runtime.passwords,
         "login_attempts": runtime.login_attempts,
+        "readiness": runtime.readiness,
     }
     with pytest.raises(AssertionError, match="not awaited"):
         providers(runtime)["pool"].dependency()  # only once the app has started
@@ -61,7 +63,7 @@ def test_the_gateway_resolves_every_dependency_on_its_own(settings: GatewaySetti
 
 
 def test_resolving_in_turn_keeps_what_handlers_receive(settings: GatewaySettings) -> None:
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, Metrics())
 
     @get("/parts", sync_to_thread=False)
     def parts(tokens: TokensDep, listings: ListingsDep, storage: StorageDep) -> list[bool]:
