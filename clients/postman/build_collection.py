@@ -259,10 +259,11 @@ def health_and_docs() -> Json:
                 "Health",
                 "GET",
                 "health",
-                "200 {status: ok} when the gateway can serve (database reachable); 503 otherwise.",
+                "200 {status: ok} (and the release it runs) when the gateway can serve (database reachable); "
+                "503 otherwise.",
                 status(200)
-                + "pm.test('status ok', () => pm.expect(pm.response.json()).to.eql({status: 'ok'}));",
-                example=(200, {"status": "ok"}),
+                + "pm.test('status ok', () => pm.expect(pm.response.json().status).to.eql('ok'));",
+                example=(200, {"status": "ok", "release": "r2"}),
             ),
             Request(
                 "OpenAPI schema",
