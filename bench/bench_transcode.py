@@ -4,11 +4,14 @@ A 45 s 1080p30 H.264+AAC clip (generated once, cached under .devdata/bench/) bec
 video of the API contract (first 30 s, 1280x720 padded, watermark, 2.5 s intro and outro, no audio,
 libx264 veryfast CRF 23, faststart) three ways:
 
-- project: ``anb_transcoder.pipeline.transcode`` called twice in a child process (its peak RSS is
-  that child's), timing each call itself, as a worker pays it: imports happen once per worker, and
-  so does encoding the intro and outro cards (``cards.py``), so the first job of a worker pays
-  that and every later one does not. ``project_s`` is the second call, a worker's usual job; the
-  first call is reported beside it (``first_job_s``, ``first_job_over_ffmpeg_cli``);
+- project: ``anb_transcoder.pipeline.transcode`` called three times in a child process (its peak
+  RSS is that child's), timing each call itself, as a worker pays it: imports happen once per
+  worker, and so does encoding the intro and outro cards (``cards.py``), so the first job of a
+  worker pays that and every later one does not. ``project_s`` is a later call, a worker's usual job,
+  with the poster, storyboard and HLS rendition a job makes (#17); the first call is reported beside
+  it (``first_job_s``, ``first_job_over_ffmpeg_cli``). The third call is the same job without the
+  derivatives, run just before or just after (the order alternates between runs), so that
+  ``derivatives_overhead_pct`` compares two jobs of one process under the same load;
 - ffmpeg CLI: one ``filter_complex`` doing the same job with the same x264 settings (wall time of
   the process);
 - MoviePy as the original worker used it (``VideoFileClip(...).subclipped(0, 30)``, letterbox,
@@ -37,7 +40,12 @@ SOURCE = CACHE / "source-45s-1080p30-h264-aac.mp4"
 RESULTS = ROOT / "bench" / "results" / "transcode.json"
 # A phone-like 1080p30 bitrate (~15 Mbit/s, 45 s ≈ 85 MB, under the 100 MB upload limit).
 SOURCE_X264 = {"preset": "veryfast", "x264-params": "bitrate=15000:vbv-maxrate=18000:vbv-bufsize=30000"}
-TARGETS = {"project_over_ffmpeg_cli": 0.85, "moviepy_over_project": 5.0, "peak_rss_mb": 300.0}
+TARGETS = {
+    "project_over_ffmpeg_cli": 0.85,
+    "moviepy_over_project": 5.0,
+    "peak_rss_mb": 300.0,
+    "derivatives_overhead_pct": 5.0,
+}
 
 
 def ensure_source() -> Path:
@@ -73,11 +81,14 @@ def run_child(argv: list[str]) -> tuple[float, float, float, str]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, text
 
 
-def project_once(src: Path, dst: Path) -> dict[str, float]:
-    """A worker's first job and its next one on ``src``: ``s`` is the next one (the usual job)."""
-    wall, cpu, rss, text = run_child([sys.executable, __file__, "--child", "project", str(src), str(dst)])
-    first_s, first_cpu_s, next_s, next_cpu_s = (float(value) for value in text.split())
+def project_once(src: Path, dst: Path, bare_first: bool = False) -> dict[str, float]:
+    """A worker's first job and its next ones on ``src``: ``s`` is a next one (the usual job, with
+    derivatives), ``bare_s`` the same job without them (run first when ``bare_first``)."""
+    kind = "project-bare-first" if bare_first else "project"
+    wall, cpu, rss, text = run_child([sys.executable, __file__, "--child", kind, str(src), str(dst)])
+    first_s, first_cpu_s, next_s, next_cpu_s, bare_s, bare_cpu_s = (float(value) for value in text.split())
     return {"s": next_s, "cpu_s": next_cpu_s, "first_s": first_s, "first_cpu_s": first_cpu_s,
+            "bare_s": bare_s, "bare_cpu_s": bare_cpu_s,
             "process_s": wall, "process_cpu_s": cpu, "rss_mb": rss}  # fmt: skip
 
 
@@ -110,18 +121,23 @@ def moviepy_once(src: Path, dst: Path) -> dict[str, float]:
     return {"s": wall, "process_s": wall, "cpu_s": cpu, "rss_mb": rss}
 
 
-def child_project(src: Path, dst: Path) -> None:
+def child_project(src: Path, dst: Path, bare_first: bool) -> None:
+    """Prints wall and CPU seconds of: the first job, a next job, the next job without derivatives."""
+    import shutil
+
     from anb_transcoder.brand import BrandAssets
     from anb_transcoder.pipeline import transcode
     from anb_transcoder.settings import ProcessingSettings
 
     brand = BrandAssets(*brand_paths())
-    took: list[float] = []
-    for _ in range(2):
+    derivatives = dst.with_name(dst.stem + "-derivatives")
+    took: dict[str, list[float]] = {}
+    for job in ("first", *(("bare", "next") if bare_first else ("next", "bare"))):
+        shutil.rmtree(derivatives, ignore_errors=True)
         started, cpu_before = time.perf_counter(), time.process_time()
-        transcode(src, dst, brand, ProcessingSettings())
-        took += [time.perf_counter() - started, time.process_time() - cpu_before]
-    print(*took)
+        transcode(src, dst, brand, ProcessingSettings(), derivatives=None if job == "bare" else derivatives)
+        took[job] = [time.perf_counter() - started, time.process_time() - cpu_before]
+    print(*took["first"], *took["next"], *took["bare"])
 
 
 def child_moviepy(src: Path, dst: Path) -> None:
@@ -152,7 +168,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, src, dst = args.child
-        (child_project if kind == "project" else child_moviepy)(Path(src), Path(dst))
+        if kind.startswith("project"):
+            child_project(Path(src), Path(dst), bare_first=kind == "project-bare-first")
+        else:
+            child_moviepy(Path(src), Path(dst))
         return
 
     src = ensure_source()
@@ -161,10 +180,11 @@ def main() -> None:
         out = Path(tmp)
         for index in range(args.runs):
             runs["ffmpeg_cli"].append(ffmpeg_once(src, out / f"ffmpeg-{index}.mp4"))
-            runs["project"].append(project_once(src, out / f"project-{index}.mp4"))
+            runs["project"].append(project_once(src, out / f"project-{index}.mp4", bare_first=index % 2 == 1))
             project = runs["project"][-1]
             print(f"run {index + 1}/{args.runs}: ffmpeg {runs['ffmpeg_cli'][-1]['s']:.2f} s, project "
-                  f"{project['s']:.2f} s (first job {project['first_s']:.2f} s)", flush=True)  # fmt: skip
+                  f"{project['s']:.2f} s (first job {project['first_s']:.2f} s, without derivatives "
+                  f"{project['bare_s']:.2f} s)", flush=True)  # fmt: skip
         for index in range(args.moviepy_runs):
             runs["moviepy"].append(moviepy_once(src, out / f"moviepy-{index}.mp4"))
             print(f"moviepy {runs['moviepy'][-1]['s']:.2f} s", flush=True)
@@ -184,6 +204,12 @@ def main() -> None:
     assert first_s is not None
     first_cpu_s = median("project", "first_cpu_s")
     print(f"{'  1st job':<12}{len(runs['project']):>5}{first_s:>9.2f}{first_cpu_s:>8.2f}")
+    bare_s, bare_cpu_s = median("project", "bare_s"), median("project", "bare_cpu_s")
+    assert bare_s is not None
+    print(f"{'  no deriv.':<12}{len(runs['project']):>5}{bare_s:>9.2f}{bare_cpu_s:>8.2f}")
+    # Each run's two jobs ran back to back in one process: their ratio cancels the load they shared.
+    overhead = statistics.median(run["s"] / run["bare_s"] - 1 for run in runs["project"]) * 100
+    overhead_cpu = statistics.median(run["cpu_s"] / run["bare_cpu_s"] - 1 for run in runs["project"]) * 100
     process_s, process_cpu_s = median("project", "process_s"), median("project", "process_cpu_s")
     print(f"(project rows time the transcode calls; each child process, imports and both jobs, took "
           f"{process_s:.2f} s and {process_cpu_s:.2f} CPU s)")  # fmt: skip
@@ -200,6 +226,9 @@ def main() -> None:
         "moviepy_s": round(moviepy_s, 2) if moviepy_s is not None else None,
         "first_job_over_ffmpeg_cli": round(first_s / ffmpeg_s, 3),
         "first_job_s": round(first_s, 2),
+        "derivatives_overhead_pct": round(overhead, 1),
+        "derivatives_overhead_cpu_pct": round(overhead_cpu, 1),
+        "project_without_derivatives_s": round(bare_s, 2),
     }
     for key, target in TARGETS.items():
         value = result[key]

@@ -10,6 +10,7 @@ the poster, storyboard and HLS rendition come from the same run (``derivatives.p
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import shutil
@@ -90,7 +91,11 @@ def transcode(
     done = False
     try:
         bounds = Bounds(settings, should_stop)
-        result = _transcode(src, partial, brand, settings, _Progress(on_progress), bounds, derivatives)
+        result, maker = _transcode(src, partial, brand, settings, _Progress(on_progress), bounds, derivatives)
+        if maker is not None:
+            # Written once the transcode's decoder, graph and encoder are gone: their memory is free
+            # again for the remux and the pictures (written while they still stood, the peak grew ~15 MB).
+            result = dataclasses.replace(result, derivatives=maker.write(partial))
         partial.replace(dst)
         done = True
         return result
@@ -116,7 +121,7 @@ def _transcode(
     progress: _Progress,
     bounds: Bounds,
     derivatives: Path | None,
-) -> TranscodeResult:
+) -> tuple[TranscodeResult, Derivatives | None]:
     try:
         media = safe_open(src, max_pixels=settings.max_pixels)
     except MediaRejected as exc:
@@ -210,8 +215,7 @@ def _transcode(
         finally:
             batches.close()
             frames.close()
-    files = None if maker is None else maker.write(dst)
-    return TranscodeResult(fps=fps, footage_frames=footage, card_frames=card_frames, derivatives=files)
+    return TranscodeResult(fps=fps, footage_frames=footage, card_frames=card_frames), maker
 
 
 def _with_first(
