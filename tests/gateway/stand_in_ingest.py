@@ -9,7 +9,6 @@ a video id when it accepts, a code with values when it refuses, Litestar's body 
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 import uvicorn
 
+from anb_common import ingest_api
 from anb_common.reasons import Reason
 from anb_devstack.moto import free_port
 from anb_ingest.app import ACCEPTED_MESSAGE
@@ -33,7 +33,7 @@ class Received:
 class StandInIngest:
     port: int = field(default_factory=free_port)
     reply_status: int = 202
-    reply_body: dict[str, Any] = field(default_factory=dict)
+    reply_body: bytes = b"{}"
     received: list[Received] = field(default_factory=list)
     first_chunk: threading.Event = field(default_factory=threading.Event)
     """Set as soon as the first body chunk arrives: proof that the gateway does not buffer."""
@@ -63,7 +63,7 @@ class StandInIngest:
             if not message.get("more_body"):
                 break
         self.received.append(Received(headers, size, chunks))
-        body = json.dumps(self.reply_body).encode()
+        body = self.reply_body
         await send(
             {
                 "type": "http.response.start",
@@ -78,18 +78,17 @@ class StandInIngest:
 
     def accept(self, video_id: uuid.UUID) -> None:
         """Answer the next uploads as ingest does when it takes one."""
-        body = {"message": ACCEPTED_MESSAGE, "task_id": str(video_id), "video_id": str(video_id)}
-        self._reply(202, body)
+        self._reply(202, ingest_api.encode(ingest_api.UploadAccepted(ACCEPTED_MESSAGE, video_id, video_id)))
 
     def refuse(self, status: int, reason: Reason) -> None:
         """Answer the next uploads as ingest refuses: the code and its values, no prose."""
-        self._reply(status, {"status_code": status, "code": reason.code, "values": reason.values})
+        self._reply(status, ingest_api.encode(ingest_api.UploadRefusal.of(status, reason)))
 
     def fail(self) -> None:
         """Answer the next uploads as ingest does on a bug of its own (Litestar's 500)."""
-        self._reply(500, {"status_code": 500, "detail": "Internal Server Error"})
+        self._reply(500, b'{"status_code": 500, "detail": "Internal Server Error"}')
 
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
+    def _reply(self, status: int, body: bytes) -> None:
         self.reply_status, self.reply_body = status, body
         self.first_chunk.clear()
 

@@ -14,6 +14,7 @@ import pytest
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient, TestClient
 
+from anb_common.metrics import Metrics
 from anb_devstack.moto import free_port
 from anb_gateway import errors, wording
 from anb_gateway.app import build
@@ -230,3 +231,28 @@ def test_outside_dev_mode_the_gateway_refuses_to_start_without_keys(service_env:
     result = subprocess.run(argv, env=env, capture_output=True, timeout=60, check=False)
     assert result.returncode != 0
     assert b"ANB_JWT_SECRET is required" in result.stdout + result.stderr
+
+
+def test_every_response_is_counted_by_status_class_and_timed_by_route() -> None:
+    @get("/api/ok", sync_to_thread=False)
+    def ok() -> dict[str, str]:
+        return {"status": "ok"}
+
+    metrics = Metrics()
+    app = EdgeMiddleware(
+        Litestar(route_handlers=[ok], exception_handlers=errors.HANDLERS, logging_config=None), metrics
+    )
+    with TestClient(app) as client:
+        assert client.get("/api/ok").status_code == 200
+        assert client.get("/api/nowhere").status_code == 404  # answered before routing, counted too
+        assert client.post("/api/videos/upload").status_code == 404
+    counted = {
+        (datum["MetricName"], tuple((d["Name"], d["Value"]) for d in datum["Dimensions"])): datum
+        for datum in metrics.take()
+    }
+    assert sum(counted[("Requests", (("StatusClass", "2xx"),))]["Counts"]) == 1
+    assert sum(counted[("Requests", (("StatusClass", "4xx"),))]["Counts"]) == 2
+    assert sum(counted[("RequestLatency", (("Route", "api"),))]["Counts"]) == 2
+    assert sum(counted[("RequestLatency", (("Route", "upload"),))]["Counts"]) == 1
+    assert sum(counted[("RequestLatency", ())]["Counts"]) == 3
+    assert counted[("RequestLatency", ())]["Unit"] == "Milliseconds"
