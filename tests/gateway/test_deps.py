@@ -31,6 +31,7 @@ def test_each_name_is_the_runtimes_part(settings: GatewaySettings) -> None:
         "tokens": runtime.tokens,
         "passwords": runtime.passwords,
         "login_attempts": runtime.login_attempts,
+        "events": runtime.events,
         "readiness": runtime.readiness,
     }
     with pytest.raises(AssertionError, match="not awaited"):

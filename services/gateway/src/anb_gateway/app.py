@@ -17,6 +17,7 @@ from anb_common.metrics import Metrics
 from anb_gateway import deps, errors
 from anb_gateway.controllers.auth import AUTH_LIMITER, AuthController
 from anb_gateway.controllers.docs import openapi_json
+from anb_gateway.controllers.events import EventsController
 from anb_gateway.controllers.health import RELEASE, health, live
 from anb_gateway.controllers.public import PublicController
 from anb_gateway.controllers.videos import VideosController
@@ -66,6 +67,7 @@ def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar
             openapi_json,
             AuthController,
             VideosController,
+            EventsController,
             PublicController,
             # The web app: everything outside /api, with its own guard (CSRF), headers and error pages.
             web.router(settings, runtime.tokens),

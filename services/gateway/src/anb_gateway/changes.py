@@ -1,8 +1,10 @@
-"""The change feed: one connection per gateway process LISTENing to the owners whose listing changed.
+"""The change feed: one connection per gateway process LISTENing to the owners whose listing changed,
+and to the videos whose processing state changed (for the live events).
 
 The connection is its own, outside the request pool: LISTEN is session state, and a pooled connection
 would lose it (or carry it into requests). While it is down the listings cache is off, so a lost
-notice can never leave a stale listing in place; it reconnects by itself.
+notice can never leave a stale listing in place; it reconnects by itself, and then tells the events
+that notices may have been missed.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import contextlib
 import logging
 import ssl
 import uuid
+from collections.abc import Callable
 from typing import Protocol
 
 import asyncpg
+import msgspec
 
-from anb_common.db.models import OWNER_CHANGES_CHANNEL
+from anb_common.db.models import OWNER_CHANGES_CHANNEL, VIDEO_EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +42,36 @@ class Listener(Protocol):
     def stop_serving(self) -> None: ...
 
 
+class Watcher(Protocol):
+    """What the feed tells about videos' processing (anb_gateway.events.VideoEvents)."""
+
+    def video_changed(self, owner: uuid.UUID, video: uuid.UUID) -> None: ...
+    def missed(self) -> None: ...
+
+
+class _VideoNotice(msgspec.Struct):
+    """The payload of VIDEO_EVENTS_CHANNEL (migration 0006)."""
+
+    user_id: uuid.UUID
+    video_id: uuid.UUID
+
+
+_decode_video_notice = msgspec.json.Decoder(_VideoNotice).decode
+
+
 class ChangeFeed:
-    def __init__(self, dsn: str, listings: Listener, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        listings: Listener,
+        tls: ssl.SSLContext | None = None,
+        *,
+        events: Watcher | None = None,
+    ) -> None:
         self._dsn = dsn
         self._tls = tls
         self._listings = listings
+        self._events = events
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -76,6 +105,9 @@ class ChangeFeed:
         try:
             connection.add_termination_listener(lambda _: lost.set())
             await connection.add_listener(OWNER_CHANGES_CHANNEL, self._on_notice)
+            if self._events is not None:
+                await connection.add_listener(VIDEO_EVENTS_CHANNEL, _video_notices(self._events))
+                self._events.missed()
             self._listings.start_serving()
             log.info("listing change feed listening")
             while True:
@@ -94,3 +126,19 @@ class ChangeFeed:
         except ValueError:
             # Not ours to interpret: forget everything rather than keep something possibly stale.
             self._listings.clear()
+
+
+def _video_notices(events: Watcher) -> Callable[[object, int, str, object], None]:
+    """The LISTEN callback of VIDEO_EVENTS_CHANNEL, telling ``events``."""
+
+    def on_notice(_connection: object, _pid: int, _channel: str, payload: object) -> None:
+        try:
+            notice = _decode_video_notice(str(payload))
+        except msgspec.DecodeError:
+            log.warning("video event notice not understood: %r", payload)
+            # Whatever it was about, every stream gets the snapshot again.
+            events.missed()
+        else:
+            events.video_changed(notice.user_id, notice.video_id)
+
+    return on_notice

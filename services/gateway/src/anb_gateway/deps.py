@@ -19,6 +19,7 @@ from litestar.routes import HTTPRoute
 
 from anb_common.readiness import Readiness
 from anb_gateway.db import Pool
+from anb_gateway.events import VideoEvents
 from anb_gateway.listings import OwnerListings
 from anb_gateway.login_attempts import LoginAttempts
 from anb_gateway.passwords import Passwords
@@ -44,6 +45,8 @@ LoginAttemptsDep: TypeAlias = NamedDependency[SkipValidation[LoginAttempts]]
 """Failed logins per account, as ``login_attempts``."""
 ReadinessDep: TypeAlias = NamedDependency[SkipValidation[Readiness]]
 """The deep check (the database answers), as ``readiness``."""
+EventsDep: TypeAlias = NamedDependency[SkipValidation[VideoEvents]]
+"""The live events of players' videos, as ``events``."""
 CurrentUser: TypeAlias = NamedDependency[uuid.UUID]
 """The authenticated caller's id, provided as ``user_id`` by authn.current_user where a route needs it."""
 
@@ -73,10 +76,13 @@ def providers(runtime: Runtime) -> dict[str, Provide]:
     def login_attempts() -> LoginAttempts:
         return runtime.login_attempts
 
+    def events() -> VideoEvents:
+        return runtime.events
+
     def readiness() -> Readiness:
         return runtime.readiness
 
-    values = (pool, storage, listings, ingest, tokens, passwords, login_attempts, readiness)
+    values = (pool, storage, listings, ingest, tokens, passwords, login_attempts, events, readiness)
     return {value.__name__: Provide(value, sync_to_thread=False) for value in values}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from anb_common import signing_keys
 from anb_common.aws import Aws
@@ -16,12 +17,14 @@ from anb_common.metrics import Metrics, publishing
 from anb_common.readiness import Readiness
 from anb_gateway import db
 from anb_gateway.changes import ChangeFeed
+from anb_gateway.events import VideoEvents
 from anb_gateway.listings import OwnerListings
 from anb_gateway.login_attempts import LoginAttempts
 from anb_gateway.passwords import Passwords
 from anb_gateway.ratelimit import FixedWindows
 from anb_gateway.schemas.videos import VideoSummary
 from anb_gateway.settings import GatewaySettings
+from anb_gateway.stopping import on_stop_signal
 from anb_gateway.storage import S3Storage, Storage
 from anb_gateway.tokens import Tokens
 from anb_gateway.upload import IngestProxy
@@ -50,7 +53,11 @@ class Runtime:
         )
         cache = settings.listing_cache
         self.listings: OwnerListings[list[VideoSummary]] = OwnerListings(cache.ttl_s, cache.max_owners)
-        self._feed = ChangeFeed(libpq_url(settings.db.url), self.listings, tls.client_context(settings.db))
+        self.events = VideoEvents(settings.events)
+        self._feed = ChangeFeed(
+            libpq_url(settings.db.url), self.listings, tls.client_context(settings.db), events=self.events
+        )
+        self._undo_stop_signal: Callable[[], None] | None = None
         self._pool: db.Pool | None = None
         self.readiness = Readiness("gateway", {"database": self._ping_database}, metrics)
         self._stack = contextlib.AsyncExitStack()
@@ -70,6 +77,8 @@ class Runtime:
         self._pool = await db.create_pool(settings.db)
         await self._s3.start()
         await self.ingest.start()
+        self.events.start(self.pool)
+        self._undo_stop_signal = on_stop_signal(self.events.stop_streams)
         self._feed.start()
         # The first pass tells systemd READY=1: the app has started and the database answers.
         self._watch = asyncio.create_task(self.readiness.watch(), name="readiness")
@@ -77,7 +86,10 @@ class Runtime:
     async def close(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
+        if self._undo_stop_signal is not None:
+            self._undo_stop_signal()
         await self._feed.close()
+        await self.events.close()
         await self.ingest.close()
         await self._s3.close()
         if self._pool is not None:

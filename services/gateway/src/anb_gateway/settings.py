@@ -73,6 +73,25 @@ class ListingCacheSettings(BaseSettings):
     """Players whose listings are kept; when full the cache starts over (memory stays bounded)."""
 
 
+class EventsSettings(BaseSettings):
+    """Players' live events, GET /api/videos/events (events.py)."""
+
+    model_config = section("ANB_EVENTS_")
+
+    keepalive_s: float = Field(default=15.0, gt=0, le=15)
+    """Longest a stream stays silent before a comment line (the contract's 15 at most): shorter shows a
+    dead connection sooner, and keeps any proxy's idle timeout (the ALB's 120 s) from cutting it."""
+    resume_events: int = Field(default=10_000, ge=0)
+    """Recent events kept (about 300 bytes each) so that a stream reconnecting with Last-Event-ID resumes
+    after it; a client further behind gets the snapshot again."""
+    resume_window_s: float = Field(default=120.0, ge=0)
+    """How long a player's changes are still followed after their last stream here closed, so that a
+    reconnect within it resumes; later, the snapshot is sent again."""
+    max_pending: int = Field(default=1000, ge=1)
+    """Events waiting for one client that does not read; past it its stream is closed (memory stays
+    bounded), and it resumes when it reconnects."""
+
+
 class GatewaySettings(ServiceSettings):
     upload: UploadLimits = Field(default_factory=UploadLimits)
     """Upload limits (ANB_UPLOAD_*)."""
@@ -86,5 +105,7 @@ class GatewaySettings(ServiceSettings):
     """CORS, link expiry and the relay to ingest (ANB_HTTP_*)."""
     listing_cache: ListingCacheSettings = Field(default_factory=ListingCacheSettings)
     """The in-memory cache of players' own listings (ANB_LISTING_CACHE_*)."""
+    events: EventsSettings = Field(default_factory=EventsSettings)
+    """The live events of players' videos (ANB_EVENTS_*)."""
     ingest_url: str = "http://127.0.0.1:8001"
     """Base URL of the internal ingest service that uploads are streamed to."""
