@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
+from anb_cli import sse
 from anb_cli.multipart import FilePart, MultipartBody
 
 DEFAULT_API_URL = "http://127.0.0.1:8000/api"
@@ -25,6 +27,12 @@ _CONNECT_TIMEOUT = 10.0
 # 100 MB clip takes a while after the last byte is sent.
 _READ_TIMEOUT = 120.0
 _DOWNLOAD_CHUNK = 64 * 1024
+# The gateway writes a keepalive at least every 15 s: three missed means the connection is dead.
+_EVENTS_READ_TIMEOUT = 45.0
+# Between two connections to the events: long enough not to hammer a gateway that is restarting.
+_RECONNECT_AFTER_S = 1.0
+# A gateway unreachable for this long is down, not restarting: say so rather than retry until the timeout.
+_GIVE_UP_AFTER_S = 30.0
 
 
 class Transfer(Protocol):
@@ -55,6 +63,10 @@ class ApiError(Exception):
             text = response.text.strip()[:300]
             detail = text or response.reason_phrase or "error without detail"
         return cls(response.status_code, detail, body)
+
+
+class EventsUnsupported(Exception):
+    """The API has no live events (``GET /api/videos/events`` answered 404): a gateway older than them."""
 
 
 class ApiUnreachable(Exception):
@@ -132,6 +144,28 @@ class Client:
     def publish(self, video_id: str) -> Json:
         return self._json("POST", f"videos/{_segment(video_id)}/publish")
 
+    def events(self, last_event_id: str | None = None) -> Iterator[sse.Event | sse.Comment]:
+        """The caller's live events (docs/api.md), as they come, until the server ends the stream.
+        Raises ``EventsUnsupported`` on 404, ``ApiUnreachable`` when the connection fails or breaks."""
+        headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        timeout = httpx.Timeout(_EVENTS_READ_TIMEOUT, connect=_CONNECT_TIMEOUT)
+        with (
+            _transport_errors(self.base_url),
+            self._http.stream("GET", "videos/events", headers=headers, timeout=timeout) as response,
+        ):
+            if response.status_code == 404:
+                raise EventsUnsupported(f"{self.base_url}/videos/events answered 404")
+            if response.is_error:
+                response.read()
+                raise ApiError.from_response(response)
+            decoder = sse.Decoder()
+            for line in response.iter_lines():
+                item = decoder.feed(line)
+                if item is not None:
+                    yield item
+
     def wait(
         self,
         video_id: str,
@@ -140,16 +174,65 @@ class Client:
         interval: float = 1.0,
         timeout: float = 900.0,
     ) -> Json:
-        """Poll the video until it is ``processed`` or ``failed`` and return it; ``on_update`` sees
-        every answer. Raises ``TimeoutError`` with the last status after ``timeout`` seconds."""
+        """Follow the video until it is ``processed`` or ``failed`` and return its detail; ``on_update``
+        sees every state on the way. Follows the live events; polls every ``interval`` seconds a
+        server that has none. Raises ``TimeoutError`` with the last status after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
+        try:
+            return self._follow(video_id, on_update, deadline, timeout)
+        except EventsUnsupported:
+            return self._poll(video_id, on_update, interval, deadline, timeout)
+
+    def _follow(
+        self, video_id: str, on_update: Callable[[Json], None], deadline: float, timeout: float
+    ) -> Json:
+        video: Json = {}
+        last_event_id = None
+        connected_at = time.monotonic()
+        while True:
+            try:
+                for item in self.events(last_event_id):
+                    connected_at = time.monotonic()
+                    if item == sse.Comment("connected"):
+                        # From here on no change is missed: the state read now is current, even when
+                        # the video finished while we were away (the snapshot leaves finished ones out).
+                        video = self.video(video_id)
+                    elif isinstance(item, sse.Event) and item.event == "video":
+                        last_event_id = item.id
+                        change = json.loads(item.data)
+                        if change.get("video_id") != video_id:
+                            continue
+                        video = {**video, **change}
+                    else:
+                        _check_deadline(video_id, video, deadline, timeout)
+                        continue
+                    on_update(video)
+                    if video.get("status") in FINAL_STATUSES:
+                        # The detail has what an event does not carry (the download links).
+                        return self.video(video_id)
+                    _check_deadline(video_id, video, deadline, timeout)
+            except ApiUnreachable:
+                # A dropped connection (a gateway restarting, a flaky network) is retried for a while.
+                if time.monotonic() - connected_at > _GIVE_UP_AFTER_S:
+                    raise
+            # The server ended the stream (it is stopping) or the connection broke: resume elsewhere.
+            _check_deadline(video_id, video, deadline, timeout)
+            time.sleep(_RECONNECT_AFTER_S)
+
+    def _poll(
+        self,
+        video_id: str,
+        on_update: Callable[[Json], None],
+        interval: float,
+        deadline: float,
+        timeout: float,
+    ) -> Json:
         while True:
             video = self.video(video_id)
             on_update(video)
             if video.get("status") in FINAL_STATUSES:
                 return video
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"video {video_id} still {video.get('status')} after {timeout:.0f} s")
+            _check_deadline(video_id, video, deadline, timeout)
             time.sleep(interval)
 
     # --- public ----------------------------------------------------------------------------------
@@ -231,6 +314,11 @@ class Client:
         if not isinstance(body, list):
             raise ApiError(200, f"unexpected answer from {method} /{path}: {body!r:.200}")
         return body
+
+
+def _check_deadline(video_id: str, video: Json, deadline: float, timeout: float) -> None:
+    if time.monotonic() >= deadline:
+        raise TimeoutError(f"video {video_id} still {video.get('status')} after {timeout:.0f} s")
 
 
 @contextmanager

@@ -238,10 +238,13 @@ def upload(
         out.print(answer.get("message", "Uploaded."), highlight=False)
         out.print(f"video_id: {video_id}", highlight=False)
         if wait:
-            _follow(client, video_id, timeout)
+            video = _follow(client, video_id, timeout)
+            out.print(render.status_line(video))
+            out.print(f"processed_url: {video.get('processed_url')}", highlight=False, soft_wrap=True)
 
 
-def _follow(client: Client, video_id: str, timeout: float) -> None:
+def _follow(client: Client, video_id: str, timeout: float) -> Json:
+    """Show the video's processing live until it ends; the final detail, or exit 1 when it failed."""
     seen: list[str] = []
     with err.status("waiting for processing…") as live:
 
@@ -260,8 +263,7 @@ def _follow(client: Client, video_id: str, timeout: float) -> None:
             raise _fail(str(error)) from None
     if video.get("status") == "failed":
         raise _fail(f"processing failed: {video.get('error') or 'no reason given'}")
-    out.print(render.status_line(video))
-    out.print(f"processed_url: {video.get('processed_url')}", highlight=False, soft_wrap=True)
+    return video
 
 
 @app.command("ls")
@@ -282,10 +284,17 @@ def list_videos(
 
 @app.command()
 @handles_errors
-def show(ctx: typer.Context, video_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+def show(
+    ctx: typer.Context,
+    video_id: Annotated[str, typer.Argument(metavar="ID")],
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Follow processing live until it ends, then show.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds --follow waits at most.")] = 900.0,
+) -> None:
     """Show one of your videos (status, progress, votes, download links)."""
     with _authenticated(ctx) as client:
-        video = client.video(video_id)
+        video = _follow(client, video_id, timeout) if follow else client.video(video_id)
     out.print(render.video_details(video))
     for line in render.video_links(video):
         out.print(line, highlight=False)
