@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,9 @@ class Account:
 
 
 async def api_account(site: Site, first: str, last: str, city: str) -> Account:
-    email = f"{first.lower()}.{uuid.uuid4().hex[:8]}@example.com"
+    # ASCII: a browser's type=email field refuses "sofía@…", which the API takes.
+    plain = unicodedata.normalize("NFKD", first.lower()).encode("ascii", "ignore").decode()
+    email = f"{plain}.{uuid.uuid4().hex[:8]}@example.com"
     body = {
         "first_name": first, "last_name": last, "email": email, "password1": PASSWORD,
         "password2": PASSWORD, "city": city, "country": "Colombia",

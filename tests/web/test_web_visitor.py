@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, expect
 from site_kit import SCREENSHOTS, Published, Site, new_context
 
 
+@pytest.mark.timeout(900)
 async def test_visitor_filters_opens_and_plays(browser: Browser, site: Site, published: Published) -> None:
     context = await new_context(browser, site)
     try:

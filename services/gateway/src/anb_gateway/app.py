@@ -60,6 +60,7 @@ def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar
             await runtime.close()
 
     cors = CORSConfig(allow_origins=settings.http.cors_origins) if settings.http.cors_origins else None
+    site = web.WebApp(settings, runtime.tokens)
     app = Litestar(
         route_handlers=[
             live,
@@ -70,10 +71,10 @@ def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar
             EventsController,
             PublicController,
             # The web app: everything outside /api, with its own guard (CSRF), headers and error pages.
-            web.router(settings, runtime.tokens),
+            site.router,
         ],
         dependencies=deps.providers(runtime),
-        exception_handlers=errors.HANDLERS,
+        exception_handlers={**errors.HANDLERS, **site.exception_handlers},
         lifespan=[lifespan],
         # Guards cannot receive dependencies: the login/signup throttle finds its limiter here.
         state=State({AUTH_LIMITER: runtime.auth_limiter, RELEASE: settings.release}),

@@ -127,6 +127,7 @@ def page(
             "csrf": web.csrf.token(request),
             "here": here(request),
             "notice": catalogue(f"notice.{notice}") if notice in NOTICES else None,
+            "said": None,  # the API's sentence after an action, where a fragment shows one
             **context,
         },
         status_code=status_code,

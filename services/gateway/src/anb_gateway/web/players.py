@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
-from litestar.params import Parameter
 from litestar.response import Template
 
 from anb_gateway.streamed_upload import drain
@@ -56,7 +55,7 @@ def _event(detail: dict[str, Any]) -> dict[str, Any]:
 async def my_videos(
     request: Request[Any, Any, Any],
     web: WebDep,
-    page_number: Annotated[PageNumber, Parameter(query="page")] = 1,
+    page_number: PageNumber = 1,
 ) -> Template:
     who = player(request, web)
     listed = await web.api.call(

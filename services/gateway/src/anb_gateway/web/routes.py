@@ -16,8 +16,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Request, Response, Router
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.template import TemplateConfig
+from litestar.types import ExceptionHandlersMap
 
 from anb_common import signing_keys
 from anb_gateway import errors
@@ -96,44 +97,63 @@ def _web_error(request: Request[Any, Any, Any], exc: Exception, web: Web) -> Res
     return page(request, web, "error.html", status_code=status_code, code=status_code, detail=detail)
 
 
-def router(settings: GatewaySettings, tokens: Tokens) -> Router:
-    web = Web(
-        tokens=tokens,
-        csrf=Csrf(signing_keys.jwt_key(settings.security)),
-        limits=settings.upload,
-        csp=content_security_policy(settings),
-    )
+class WebApp:
+    """The web app as app.py registers it: ``router`` (its pages), ``exception_handlers`` (the app-wide
+    ones it adds: a page for an address that matches no route outside /api)."""
 
-    def on_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-        return _web_error(request, exc, web)
+    def __init__(self, settings: GatewaySettings, tokens: Tokens) -> None:
+        self._web = Web(
+            tokens=tokens,
+            csrf=Csrf(signing_keys.jwt_key(settings.security)),
+            limits=settings.upload,
+            csp=content_security_policy(settings),
+        )
+        self.router = self._router()
+        self.exception_handlers: ExceptionHandlersMap = {NotFoundException: self._not_found}
 
-    return Router(
-        path="/",
-        route_handlers=[
-            static.static_file,
-            visitors.gallery,
-            visitors.rankings,
-            visitors.video_page,
-            visitors.poster_link,
-            visitors.video_link,
-            visitors.vote,
-            accounts.signup_page,
-            accounts.signup,
-            accounts.login_page,
-            accounts.login,
-            accounts.logout,
-            players.my_videos,
-            players.status,
-            players.row,
-            players.publish,
-            players.confirm_delete,
-            players.delete,
-            players.poster,
-            players.upload_page,
-            players.upload,
-        ],
-        dependencies={"web": Provide(lambda: web, sync_to_thread=False)},
-        guards=[web.csrf.guard],
-        exception_handlers={Exception: on_error},
-        include_in_schema=False,
-    )
+    def _on_error(self, request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        return _web_error(request, exc, self._web)
+
+    def _not_found(self, request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+        # No route matched (the router's own handlers never see it): /api answers as it always has.
+        if request.url.path.startswith("/api"):
+            return errors.on_http(request, exc)
+        return _web_error(request, exc, self._web)
+
+    def _router(self) -> Router:
+        web = self._web
+        return Router(
+            path="/",
+            route_handlers=[
+                static.static_file,
+                visitors.gallery,
+                visitors.rankings,
+                visitors.video_page,
+                visitors.poster_link,
+                visitors.video_link,
+                visitors.vote,
+                accounts.signup_page,
+                accounts.signup,
+                accounts.login_page,
+                accounts.login,
+                accounts.logout,
+                players.my_videos,
+                players.status,
+                players.row,
+                players.publish,
+                players.confirm_delete,
+                players.delete,
+                players.poster,
+                players.upload_page,
+                players.upload,
+            ],
+            dependencies={"web": Provide(lambda: web, sync_to_thread=False)},
+            guards=[web.csrf.guard],
+            # Each class the app maps too: the most specific class wins, whichever layer maps it.
+            exception_handlers={
+                ValidationException: self._on_error,
+                HTTPException: self._on_error,
+                Exception: self._on_error,
+            },
+            include_in_schema=False,
+        )

@@ -18,7 +18,7 @@ from anb_gateway.web.parts import Web, go, is_htmx, login_url, page, safe_next, 
 
 WebDep: TypeAlias = NamedDependency[SkipValidation[Web]]
 PAGE_SIZE = 12
-PageNumber = Annotated[int, Parameter(ge=1, le=10_000)]
+PageNumber = Annotated[int, Parameter(query="page", ge=1, le=10_000)]
 CityFilter = Annotated[str | None, Parameter(max_length=100)]
 
 
@@ -56,7 +56,7 @@ async def gallery(
     web: WebDep,
     pool: PoolDep,
     city: CityFilter = None,
-    page_number: Annotated[PageNumber, Parameter(query="page")] = 1,
+    page_number: PageNumber = 1,
 ) -> Template:
     listing = await _listing_page(request, web, pool, "/api/public/videos", city, page_number)
     return page(request, web, "gallery.html", **listing)
@@ -68,7 +68,7 @@ async def rankings(
     web: WebDep,
     pool: PoolDep,
     city: CityFilter = None,
-    page_number: Annotated[PageNumber, Parameter(query="page")] = 1,
+    page_number: PageNumber = 1,
 ) -> Template:
     listing = await _listing_page(request, web, pool, "/api/public/rankings", city, page_number)
     return page(request, web, "rankings.html", **listing)

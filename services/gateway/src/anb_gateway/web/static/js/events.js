@@ -8,7 +8,7 @@
   var list = document.querySelector("[data-live]");
   if (!list) return;
   var messages = JSON.parse(document.getElementById("anb-messages").textContent);
-  var POLL_MS = 3000;
+  var POLL_MS = 2000;
   var RETRY_EVENTS_MS = 30000;
   var FINAL = { processed: true, failed: true, deleted: true };
   var pollTimer = null;

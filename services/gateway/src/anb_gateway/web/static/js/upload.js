@@ -176,6 +176,7 @@
   // --- tus, when the server offers it ----------------------------------------------------------
   function sendWithTus(file, title) {
     var progress = meter();
+    var resumed = false;
     var upload = new window.tus.Upload(file, {
       endpoint: tusEndpoint,
       metadata: { filename: file.name, title: title },
@@ -185,6 +186,12 @@
       removeFingerprintOnSuccess: true,
       onProgress: function (sent, total) {
         progress(sent, total);
+        if (resumed) {
+          // The first figure after a resume starts where the server's offset stood.
+          resumed = false;
+          statusLine.dataset.resumedFrom = String(Math.floor((sent * 100) / total));
+          statusLine.textContent = say("upload.resuming", { percent: statusLine.dataset.resumedFrom });
+        }
       },
       onShouldRetry: function (error) {
         var status = error.originalResponse ? error.originalResponse.getStatus() : 0;
@@ -201,7 +208,7 @@
     upload.findPreviousUploads().then(function (previous) {
       if (previous.length) {
         upload.resumeFromPreviousUpload(previous[0]);
-        statusLine.dataset.resumed = "true";
+        resumed = true;
       }
       statusLine.textContent = say("upload.starting");
       upload.start();

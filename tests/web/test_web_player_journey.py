@@ -1,0 +1,102 @@
+"""A player signs up, uploads a 21 s 1080p clip through the page, follows it to "Procesado" without
+reloading (having seen "Procesando NN %"), publishes it; a second player in another browser context,
+sent to log in by the vote button, comes back to the video and votes (a second vote says so); the
+city's rankings page shows the vote. The "my videos" screenshot of the README is taken here."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+from site_kit import PASSWORD, SCREENSHOTS, Site, new_context
+
+CITY = "Barranquilla"
+TITLE = "Triple sobre la bocina"
+
+# Every status text "my videos" shows, in order, whatever updates it (events or polling).
+_WATCH_STATUS = """() => {
+  window.__seen = [];
+  const record = () => document.querySelectorAll('[data-status-text]').forEach((node) => {
+    const text = node.textContent.trim();
+    if (window.__seen.at(-1) !== text) window.__seen.push(text);
+  });
+  record();
+  new MutationObserver(record).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+async def sign_up(page: Page, first: str, last: str, city: str) -> None:
+    await page.get_by_label("Nombre", exact=True).fill(first)
+    await page.get_by_label("Apellido").fill(last)
+    await page.get_by_label("Correo electrónico").fill(f"{first.lower()}.{uuid.uuid4().hex[:8]}@example.com")
+    await page.get_by_label("Contraseña (mínimo 8 caracteres)").fill(PASSWORD)
+    await page.get_by_label("Repite la contraseña").fill(PASSWORD)
+    await page.get_by_label("Ciudad").fill(city)
+    await page.get_by_role("button", name="Crear cuenta").click()
+
+
+@pytest.mark.timeout(900)
+async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, clip: Path) -> None:
+    player = await new_context(browser, site)
+    fan = await new_context(browser, site)
+    try:
+        page = await player.new_page()
+        await page.goto("/signup")
+        await sign_up(page, "Mateo", "Ospina", CITY)
+        await expect(page).to_have_url("/my-videos?notice=signed_up")
+        await expect(page.get_by_role("status")).to_have_text("¡Bienvenido! Tu cuenta está lista.")
+
+        await page.get_by_role("link", name="Subir video").click()
+        await page.get_by_label("Título").fill(TITLE)
+        await page.get_by_label("Video", exact=True).set_input_files(clip)
+        # Checked in the browser from the file's metadata, before any byte is sent.
+        await expect(page.locator("#file-check")).to_have_text(
+            re.compile(r"^Listo para subir: 21,0 s, 1920×1080")
+        )
+        await page.get_by_role("button", name="Subir").click()
+        await expect(page).to_have_url("/my-videos?notice=uploaded", timeout=120_000)
+
+        row = page.locator(".video-row", has_text=TITLE)
+        await page.evaluate(_WATCH_STATUS)
+        await expect(row.locator("[data-status-text]")).to_have_text("Procesado", timeout=600_000)
+        seen = await page.evaluate("window.__seen")
+        assert any(re.fullmatch(r"Procesando \d{1,3} %", text) for text in seen), seen
+        assert await page.evaluate("window.__seen !== undefined")  # the same document: no reload
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=SCREENSHOTS / "my-videos.png", full_page=True)
+
+        await row.get_by_role("button", name="Publicar para votación").click()
+        await expect(page.locator(".video-row", has_text=TITLE)).to_contain_text("Publicado · 0 votos")
+        video_url = (
+            await page.locator(".video-row", has_text=TITLE)
+            .get_by_role("link", name=re.compile("^Ver"))
+            .get_attribute("href")
+        )
+        assert video_url is not None
+
+        # The fan votes from the gallery: sent to log in (here: to sign up), then back to the video.
+        watch = await fan.new_page()
+        await watch.goto(f"/?city={CITY}")
+        await watch.locator(".card", has_text=TITLE).get_by_role("button", name=re.compile("^Votar")).click()
+        await expect(watch).to_have_url(re.compile(r"/login\?next="))
+        await watch.get_by_role("link", name="Crear cuenta").last.click()
+        await sign_up(watch, "Valentina", "Mejía", "Cali")
+        await expect(watch).to_have_url(f"{video_url}?notice=signed_up")
+        votes = watch.locator(".votes")
+        await votes.get_by_role("button", name=re.compile("^Votar")).click()
+        await expect(votes.locator(".said")).to_have_text("Voto registrado exitosamente.")
+        await expect(votes.locator(".count")).to_have_text("1 voto")
+        await votes.get_by_role("button", name=re.compile("^Votar")).click()
+        await expect(watch.locator(".votes .said")).to_have_text("Ya has votado por este video.")
+        await expect(watch.locator(".votes .count")).to_have_text("1 voto")
+
+        await watch.goto(f"/rankings?city={CITY}")
+        ranked = watch.locator("tbody tr", has_text="Mateo Ospina")
+        await expect(ranked).to_contain_text(CITY)
+        await expect(ranked.locator("td.num")).to_have_text("1")
+    finally:
+        await player.close()
+        await fan.close()
