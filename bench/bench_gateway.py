@@ -11,6 +11,9 @@
 3. ``proxy_throughput_ratio`` / ``proxy_rss_growth_mb``: a 100 MB upload through the gateway to the real
    ingest vs straight to ingest (alternated, median of 3 each; target >= 0.85), and the gateway's peak
    RSS during a 100 MB upload minus its peak during a 1 MB upload (target <= 30 MB).
+4. ``events_fanout_p95_ms``: 300 clients follow one player's ``GET /api/videos/events``; for each of
+   100 status commits of one of their videos, the time from sending the commit to the last client
+   having its event (p95; target <= 1000 ms). The clients are read by this process on the same cores.
 
 The platform (PostgreSQL, moto, ingest) is started as ``make run`` starts it, without transcoders so
 that no encode competes for the two cores; the measured gateway is a separate process we control.
@@ -37,6 +40,7 @@ import asyncpg
 import httpx
 import psutil
 from gateway import seed, wrk
+from gateway.fanout import fanout
 from gateway.uploads import PeakRss, padded_mp4, upload
 
 from anb_common import identity
@@ -52,6 +56,8 @@ RESULTS = Path(__file__).parent / "results" / "gateway.json"
 MB = 1000 * 1000
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", 10))
 UPLOAD_RUNS = int(os.environ.get("BENCH_UPLOAD_RUNS", 3))
+EVENT_CLIENTS = int(os.environ.get("BENCH_EVENT_CLIENTS", 300))
+EVENT_COMMITS = int(os.environ.get("BENCH_EVENT_COMMITS", 100))
 PASSWORD = "bench-password-2026"
 
 
@@ -235,6 +241,33 @@ async def proxy(
     }
 
 
+async def events_fanout(gateway: str, token: str, user_id: uuid.UUID, db_url: str) -> dict[str, float]:
+    dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
+    video_id = uuid.uuid4()
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            "INSERT INTO videos (id, user_id, title, status, original_key, container, codec, size_bytes,"
+            " duration_s, width, height, checksum_sha256) VALUES ($1, $2, 'En vivo', 'uploaded', $3, 'mp4',"
+            " 'h264', 1, 30, 1920, 1080, $4)",
+            video_id, user_id, f"uploads/{video_id}.mp4", "0" * 64,
+        )  # fmt: skip
+    finally:
+        await connection.close()
+    latencies = sorted(await fanout(gateway, token, video_id, dsn, EVENT_CLIENTS, EVENT_COMMITS))
+    p50 = statistics.median(latencies) * 1000
+    p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)] * 1000
+    say(
+        f"events: {EVENT_COMMITS} status commits to {EVENT_CLIENTS} streams, commit to the last client's"
+        f" event: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+    )
+    return {
+        "events_fanout_clients": EVENT_CLIENTS,
+        "events_fanout_p50_ms": round(p50, 1),
+        "events_fanout_p95_ms": round(p95, 1),
+    }
+
+
 def main() -> None:
     # Other work on the machine shifts every figure; the load is recorded beside them.
     results: dict[str, object] = {"load_avg_1m_start": round(os.getloadavg()[0], 1)}
@@ -283,6 +316,7 @@ def main() -> None:
                     )
                 )
                 results["proxy_target"] = "real ingest"
+                results.update(asyncio.run(events_fanout(gateway, token, user_id, platform.db_url)))
     results["load_avg_1m_end"] = round(os.getloadavg()[0], 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -294,6 +328,7 @@ def main() -> None:
             "rankings_rps_50",
             "proxy_throughput_ratio",
             "proxy_rss_growth_mb",
+            "events_fanout_p95_ms",
         )
     }
     print(json.dumps(headline), flush=True)
