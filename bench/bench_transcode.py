@@ -211,7 +211,7 @@ def main() -> None:
     overhead = statistics.median(run["s"] / run["bare_s"] - 1 for run in runs["project"]) * 100
     overhead_cpu = statistics.median(run["cpu_s"] / run["bare_cpu_s"] - 1 for run in runs["project"]) * 100
     process_s, process_cpu_s = median("project", "process_s"), median("project", "process_cpu_s")
-    print(f"(project rows time the transcode calls; each child process, imports and both jobs, took "
+    print(f"(project rows time the transcode calls; each child process, imports and its three jobs, took "
           f"{process_s:.2f} s and {process_cpu_s:.2f} CPU s)")  # fmt: skip
 
     project_s, ffmpeg_s, moviepy_s = median("project", "s"), median("ffmpeg_cli", "s"), median("moviepy", "s")
