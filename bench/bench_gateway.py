@@ -14,6 +14,8 @@
 4. ``events_fanout_p95_ms``: 300 clients follow one player's ``GET /api/videos/events``; for each of
    100 status commits of one of their videos, the time from sending the commit to the last client
    having its event (p95; target <= 1000 ms). The clients are read by this process on the same cores.
+5. ``gallery_p95_ms``: the web app's gallery page for a city (``/?city=…``, pages 1 and 2 of each) over
+   the same league, 50 wrk connections of first-time visitors (target <= 50 ms).
 
 The platform (PostgreSQL, moto, ingest) is started as ``make run`` starts it, without transcoders so
 that no encode competes for the two cores; the measured gateway is a separate process we control.
@@ -35,6 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -181,6 +184,28 @@ def rankings(gateway: str) -> dict[str, float]:
     }
 
 
+def gallery(gateway: str) -> dict[str, float]:
+    """The web app's gallery page for a city over the same league, as first-time visitors load it (no
+    cookie: each answer also mints a form token and its cookie), pages 1 and 2 of every city."""
+    paths = [
+        f"/?city={quote(city)}" + (f"&page={number}" if number > 1 else "")
+        for city in seed.CITIES
+        for number in (1, 2)
+    ]
+    lua = wrk.script(paths)
+    wrk.run(gateway, lua, seconds=3, connections=4)
+    fifty = wrk.run(gateway, lua, seconds=WRK_SECONDS, connections=50, threads=1)
+    say(
+        f"gallery page, 50 clients: {fifty.rps:,.0f} req/s, "
+        f"p50 {fifty.p50_ms:.1f} ms, p95 {fifty.p95_ms:.1f} ms"
+    )
+    return {
+        "gallery_p50_ms": round(fifty.p50_ms, 1),
+        "gallery_p95_ms": round(fifty.p95_ms, 1),
+        "gallery_rps_50": round(fifty.rps),
+    }
+
+
 async def empty_uploads(aws: Aws) -> None:
     """moto keeps objects in RAM: drop each upload's object before the next one."""
     async with aws.s3() as s3:
@@ -307,6 +332,7 @@ def main() -> None:
                 )
                 results.update(counts)
                 results.update(rankings(gateway))
+                results.update(gallery(gateway))
                 aws = Aws(platform.aws)
                 results.update(
                     asyncio.run(
@@ -326,6 +352,7 @@ def main() -> None:
             "auth_get_over_bare",
             "rankings_p95_ms",
             "rankings_rps_50",
+            "gallery_p95_ms",
             "proxy_throughput_ratio",
             "proxy_rss_growth_mb",
             "events_fanout_p95_ms",

@@ -27,6 +27,7 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
     ("gateway", "auth_get_over_bare", ">=", 0.5, "x"),
     ("gateway", "rankings_p95_ms", "<=", 20.0, "ms"),
     ("gateway", "rankings_rps_50", ">=", 0.0, "req/s"),
+    ("gateway", "gallery_p95_ms", "<=", 50.0, "ms"),
     ("gateway", "proxy_throughput_ratio", ">=", 0.85, "x"),
     ("gateway", "proxy_rss_growth_mb", "<=", 30.0, "MB"),
     ("gateway", "events_fanout_p95_ms", "<=", 1000.0, "ms"),

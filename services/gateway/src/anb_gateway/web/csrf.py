@@ -24,7 +24,6 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
@@ -75,16 +74,10 @@ class Csrf:
         """Set the cookie of a token issued while answering this request."""
         issued: str | None = connection.scope.get(_ISSUED)  # type: ignore[assignment]
         if issued is not None:
-            response.set_cookie(
-                Cookie(
-                    key=CSRF_COOKIE,
-                    value=issued,
-                    path="/",
-                    httponly=True,
-                    secure=is_secure(connection),
-                    samesite="lax",
-                )
-            )
+            # Written out rather than through litestar's Cookie (which deep-copies itself to encode):
+            # every first visit of the gallery pays for it.
+            secure = "; Secure" if is_secure(connection) else ""
+            response.headers["Set-Cookie"] = f"{CSRF_COOKIE}={issued}; HttpOnly; Path=/; SameSite=Lax{secure}"
 
     async def guard(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         """The web router's guard: every unsafe request must repeat its cookie's token."""

@@ -77,6 +77,15 @@ class Web:
     listings: TtlCache[Any] = field(default_factory=lambda: TtlCache(5.0, 2_000))
     cities: TtlCache[list[str]] = field(default_factory=lambda: TtlCache(300.0, 1))
     videos: TtlCache[Any] = field(default_factory=lambda: TtlCache(5.0, 5_000))
+    cards: TtlCache[Any] = field(default_factory=lambda: TtlCache(5.0, 2_000))
+    visitor_pages: TtlCache[bytes] = field(default_factory=lambda: TtlCache(5.0, 2_000))
+
+    def public_changed(self) -> None:
+        """A vote, a publication or a new poster from this process: its pages show it at once."""
+        self.listings.clear()
+        self.cards.clear()
+        self.visitor_pages.clear()
+        self.videos.clear()
 
     def __post_init__(self) -> None:
         self.api = Api(self.tokens)
@@ -114,26 +123,40 @@ def headers(web: Web) -> dict[str, str]:
     return {"Content-Security-Policy": web.csp, "Cache-Control": "no-store"}
 
 
-def page(
-    request: Request[Any, Any, Any], web: Web, template: str, *, status_code: int = 200, **context: Any
-) -> Template:
+def context(
+    request: Request[Any, Any, Any], web: Web, csrf: str | None = None, **values: Any
+) -> dict[str, Any]:
+    """What every page's template gets, then the page's own ``values``."""
     catalogue = i18n.for_connection(request)
     notice = request.query_params.get("notice")
+    return {
+        "t": catalogue,
+        "player": viewer(request, web),
+        "csrf": web.csrf.token(request) if csrf is None else csrf,
+        "here": here(request),
+        "notice": catalogue(f"notice.{notice}") if notice in NOTICES else None,
+        "said": None,  # the API's sentence after an action, where a fragment shows one
+        **values,
+    }
+
+
+def page(
+    request: Request[Any, Any, Any], web: Web, template: str, *, status_code: int = 200, **values: Any
+) -> Template:
     response = Template(
         template_name=template,
-        context={
-            "t": catalogue,
-            "player": viewer(request, web),
-            "csrf": web.csrf.token(request),
-            "here": here(request),
-            "notice": catalogue(f"notice.{notice}") if notice in NOTICES else None,
-            "said": None,  # the API's sentence after an action, where a fragment shows one
-            **context,
-        },
+        context=context(request, web, **values),
         status_code=status_code,
         headers=headers(web),
         media_type="text/html",
     )
+    web.csrf.keep(request, response)
+    return response
+
+
+def html(request: Request[Any, Any, Any], web: Web, body: bytes) -> Response[bytes]:
+    """A page rendered before (and kept), with this visitor's form token."""
+    response = Response(body, headers=headers(web), media_type="text/html")
     web.csrf.keep(request, response)
     return response
 

@@ -110,7 +110,7 @@ async def publish(request: Request[Any, Any, Any], web: WebDep, video_id: uuid.U
     who = player(request, web)
     answer = await web.api.call(request, "POST", f"/api/videos/{video_id}/publish", token=who.token)
     if answer.ok:
-        web.listings.clear()
+        web.public_changed()
     if is_htmx(request):
         video = await _detail(request, web, who, str(video_id))
         return page(
@@ -150,8 +150,7 @@ async def poster(request: Request[Any, Any, Any], web: WebDep, video_id: uuid.UU
     )
     if not answer.ok:
         return _message(request, web, answer.status, answer.detail)
-    web.listings.clear()
-    web.videos.clear()
+    web.public_changed()
     return go(request, web, "/my-videos", "poster")
 
 
@@ -181,7 +180,7 @@ async def upload(request: Request[Any, Any, Any], web: WebDep) -> Response[Any]:
         request, "POST", "/api/videos/upload", token=who.token, relay_body=True, headers=sent
     )
     if answer.status == 202:
-        web.listings.clear()
+        web.public_changed()
     if wants_json(request):
         relayed = {**headers(web), "Content-Type": "application/json"}
         for name in ("retry-after", "connection"):

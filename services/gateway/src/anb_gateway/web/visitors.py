@@ -11,13 +11,29 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import Parameter, SkipValidation
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from anb_gateway.deps import PoolDep
-from anb_gateway.web import queries
-from anb_gateway.web.parts import Web, go, is_htmx, login_url, page, safe_next, viewer, with_media
+from anb_gateway.web import i18n, queries
+from anb_gateway.web.parts import (
+    Web,
+    context,
+    go,
+    here,
+    html,
+    is_htmx,
+    login_url,
+    page,
+    safe_next,
+    viewer,
+    with_media,
+)
 
 WebDep: TypeAlias = NamedDependency[SkipValidation[Web]]
 PAGE_SIZE = 12
+# Stands for a visitor's form token in a kept page; no token can contain it (tokens are base64url).
+_TOKEN_SLOT = "@@csrf@@"  # noqa: S105 - a placeholder, not a secret
+_TOKEN_SLOT_BYTES = _TOKEN_SLOT.encode()
 PageNumber = Annotated[int, Parameter(query="page", ge=1, le=10_000)]
 CityFilter = Annotated[str | None, Parameter(max_length=100)]
 
@@ -57,9 +73,26 @@ async def gallery(
     pool: PoolDep,
     city: CityFilter = None,
     page_number: PageNumber = 1,
-) -> Template:
+) -> Response[Any]:
     listing = await _listing_page(request, web, pool, "/api/public/videos", city, page_number)
-    return page(request, web, "gallery.html", **listing)
+    catalogue = i18n.for_connection(request)
+    key = (catalogue.locale, listing["city"], page_number)
+    cards = web.cards.get(key)
+    if cards is None:
+        template = request.app.template_engine.get_template("_cards.html")  # type: ignore[union-attr]
+        # Rendered by Jinja with autoescape: what a player typed is escaped inside.
+        cards = web.cards.put(key, Markup(template.render(t=catalogue, rows=listing["rows"], said=None)))  # noqa: S704
+    if viewer(request, web) is not None or "notice" in request.query_params:
+        return page(request, web, "gallery.html", cards=cards, **listing)
+    # A visitor's gallery differs from another's by its form token only: the page is kept with a
+    # placeholder for it, like the cards, so that a crowd of visitors costs a lookup and a replace.
+    address = here(request)
+    kept = web.visitor_pages.get((catalogue.locale, address))
+    if kept is None:
+        template = request.app.template_engine.get_template("gallery.html")  # type: ignore[union-attr]
+        values = context(request, web, csrf=_TOKEN_SLOT, cards=cards, **listing)
+        kept = web.visitor_pages.put((catalogue.locale, address), template.render(**values).encode())
+    return html(request, web, kept.replace(_TOKEN_SLOT_BYTES, web.csrf.token(request).encode()))
 
 
 @get("/rankings", name="rankings")
@@ -149,8 +182,7 @@ async def vote(request: Request[Any, Any, Any], web: WebDep, pool: PoolDep, vide
     if answer.status == 404:
         raise NotFoundException(detail=answer.detail)
     if answer.ok:
-        web.listings.clear()
-        web.videos.clear()
+        web.public_changed()
     if is_htmx(request):
         # The votes as they are now (the caches were just dropped), with the API's own sentence.
         video = await _video(request, web, pool, video_id)
