@@ -9,6 +9,7 @@ import re
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 from site_kit import PASSWORD, SCREENSHOTS, Site, new_context
@@ -26,6 +27,14 @@ _WATCH_STATUS = """() => {
   record();
   new MutationObserver(record).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
+
+
+async def _events_offered(site: Site, session: str) -> bool:
+    async with (
+        httpx.AsyncClient(timeout=30, cookies={"anb_session": session}) as client,
+        client.stream("GET", site.api + "/videos/events") as answer,
+    ):
+        return answer.status_code == 200 and answer.headers["content-type"].startswith("text/event-stream")
 
 
 async def sign_up(page: Page, first: str, last: str, city: str) -> None:
@@ -61,6 +70,10 @@ async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, cli
 
         row = page.locator(".video-row", has_text=TITLE)
         await page.evaluate(_WATCH_STATUS)
+        # Live through /api/videos/events (the session cookie authenticates it) once the gateway has it.
+        session = next(c["value"] for c in await player.cookies() if c["name"] == "anb_session")
+        feed = "events" if await _events_offered(site, session) else "polling"
+        await expect(page.locator("#my-videos")).to_have_attribute("data-feed", feed)
         await expect(row.locator("[data-status-text]")).to_have_text("Procesado", timeout=600_000)
         seen = await page.evaluate("window.__seen")
         assert any(re.fullmatch(r"Procesando \d{1,3} %", text) for text in seen), seen

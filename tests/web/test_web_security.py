@@ -23,7 +23,7 @@ async def log_in(page: Page, account: Account, next_path: str = "") -> None:
 
 
 @pytest.mark.timeout(900)
-async def test_a_title_with_markup_shows_as_text_and_is_deleted_after_confirming(
+async def test_a_title_with_markup_shows_as_text_followed_by_polling_and_deleted_after_confirming(
     browser: Browser, site: Site, clip: Path
 ) -> None:
     account = await api_account(site, "Sofía", "Álvarez", "Cali")
@@ -35,6 +35,8 @@ async def test_a_title_with_markup_shows_as_text_and_is_deleted_after_confirming
         assert sent.status_code == 202, sent.text
     context = await new_context(browser, site)
     try:
+        # Without the events endpoint (as before it existed) the page polls: the status still follows.
+        await context.route("**/api/videos/events", lambda route: route.fulfill(status=404))
         page = await context.new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: dialogs.append(dialog.message))
@@ -42,6 +44,8 @@ async def test_a_title_with_markup_shows_as_text_and_is_deleted_after_confirming
         await expect(page).to_have_url("/my-videos?notice=logged_in")
         row = page.locator(".video-row")
         await expect(row.locator(".row-title")).to_have_text(XSS)
+        await expect(page.locator("#my-videos")).to_have_attribute("data-feed", "polling")
+        await expect(row.locator("[data-status-text]")).to_have_text("Procesado", timeout=600_000)
         await row.get_by_role("link", name=f"Eliminar «{XSS}»").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Eliminar video")
         await expect(page.get_by_text(f"¿Seguro que quieres eliminar «{XSS}»?")).to_be_visible()
@@ -155,3 +159,24 @@ async def test_page_logins_count_against_the_apis_limits(site: Site) -> None:
         assert page.status_code == 429
         assert "Demasiados intentos fallidos para esta cuenta" in page.text
         assert page.headers["retry-after"].isdigit()
+
+
+async def test_the_upload_form_without_scripts_carries_its_token_in_the_query(site: Site) -> None:
+    account = await api_account(site, "Andrés", "Mora", "Manizales")
+    async with httpx.AsyncClient(
+        base_url=site.url, timeout=60, cookies={"anb_session": account.token}
+    ) as client:
+        page = await client.get("/upload")
+        action = re.search(r'id="upload-form" method="post" action="([^"]+)"', page.text)[1]  # type: ignore[index]
+        assert action.startswith("/upload?_csrf=")
+        form = {
+            "files": {"video_file": ("nota.mp4", b"esto no es un video", "video/mp4")},
+            "data": {"title": "x"},
+        }
+        refused = await client.post("/upload", **form)  # type: ignore[arg-type]
+        assert refused.status_code == 403
+        answered = await client.post(action.replace("&amp;", "&"), **form)  # type: ignore[arg-type]
+        # The API's own refusal, on the upload page (nothing was stored).
+        assert answered.status_code == 400
+        assert 'role="alert"' in answered.text
+        assert "video_file:" in answered.text
