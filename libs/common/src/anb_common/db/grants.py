@@ -8,11 +8,11 @@ the same transaction, so a re-run converges and services never see a moment with
 
 What the lists say, read from each service's queries: the gateway owns accounts, publication, votes
 and rankings, and deletes videos, but never touches the outbox or a video's processing state; ingest
-inserts a video and its job and reads only ``users.id``/``users.city`` (the insert trigger of
-migration 0004 copies the owner's city and runs as the inserting role), never a password hash, a vote
-or a score; the transcoder reads videos and writes only their processing columns, and sees no other
-table. Foreign-key checks and ``ON DELETE CASCADE`` run as the tables' owner, so deleting a video
-needs no privilege on ``votes``.
+inserts a video and its job, moves a processed video to the poster its owner picked, and reads only
+``users.id``/``users.city`` (the insert trigger of migration 0004 copies the owner's city and runs as
+the inserting role), never a password hash, a vote or a score; the transcoder reads videos and
+writes only their processing columns, and sees no other table. Foreign-key checks and ``ON DELETE
+CASCADE`` run as the tables' owner, so deleting a video needs no privilege on ``votes``.
 
 No ``ALTER DEFAULT PRIVILEGES``: a table a migration adds is invisible to every service until it is
 listed here, which fails closed (and tests/common/test_grants.py fails until it is).
@@ -67,9 +67,11 @@ _PROCESSING_COLUMNS = (
     "poster_key",
     "storyboard_key",
     "hls_key",
+    "footage_start_s",
+    "footage_s",
 )
 """The video's processing state besides status and progress, and what the processing made beside
-the MP4: the transcoder's to write."""
+the MP4 (and where the footage lies in it): the transcoder's to write."""
 
 ROLES = (
     ServiceRole(
@@ -114,7 +116,10 @@ ROLES = (
                         "height",
                         "checksum_sha256",
                         *_PROCESSING_COLUMNS,
-                    )
+                    ),
+                    # The poster the owner picks (POST /api/videos/{id}/poster, relayed by the
+                    # gateway): ingest extracts it from the processed MP4 and stores its new key.
+                    "UPDATE": ("poster_key", "poster_version"),
                 },
             ),
             # The transactional outbox: write a job, lock pending rows, mark them sent.
@@ -123,6 +128,9 @@ ROLES = (
                 ("SELECT",),
                 {"INSERT": ("video_id", "body", "sent_at", "request_id"), "UPDATE": ("attempts", "sent_at")},
             ),
+            # Resumable uploads in progress (anb_ingest.tus): ingest alone creates, leases, advances,
+            # and removes them (when the video is recorded, or the upload terminated, refused, expired).
+            Table("tus_uploads", ("SELECT", "INSERT", "UPDATE", "DELETE")),
         ),
         sequences=("outbox_id_seq",),
     ),
