@@ -31,7 +31,7 @@ from anb_gateway.db import create_pool
 from anb_gateway.repositories import public, users, videos
 from anb_ingest.outbox import Outbox
 from anb_ingest.records import NewVideo, record
-from anb_transcoder.videos import DerivativeKeys, Lease, Pending, Start, VideoStore
+from anb_transcoder.videos import DerivativeKeys, Footage, Lease, Pending, Start, VideoStore
 
 DATABASE = "grants"
 PASSWORDS = {"gateway": "gatewaySecret1", "ingest": "ingestSecret2", "transcoder": "transcoderSecret3"}
@@ -166,7 +166,8 @@ async def test_each_service_runs_its_own_code_as_its_own_role(granted: Server) -
             keys.storyboard_key(kept.video_id),
             keys.hls_playlist_key(kept.video_id),
         )
-        assert await store.processed(kept.video_id, keys.processed_key(kept.video_id), derived)
+        footage = Footage(start_s=2.5, length_s=21.0)
+        assert await store.processed(kept.video_id, keys.processed_key(kept.video_id), derived, footage)
         # The backfill's lookup and update, for videos processed before derivatives existed.
         assert kept.video_id not in {item.video_id for item in await store.without_derivatives(10)}
         pending = Pending(kept.video_id, keys.processed_key(kept.video_id), None, 0)

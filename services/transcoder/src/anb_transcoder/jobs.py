@@ -31,7 +31,7 @@ from anb_transcoder.progress import ProgressReporter
 from anb_transcoder.queue import JobQueue, Received
 from anb_transcoder.settings import WorkerSettings
 from anb_transcoder.storage import MissingObject, Storage
-from anb_transcoder.videos import Lease, Start, VideoStore
+from anb_transcoder.videos import Footage, Lease, Start, VideoStore
 from anb_transcoder.workdir import job_folder
 
 log = logging.getLogger(__name__)
@@ -204,13 +204,16 @@ class JobRunner:
             key = keys.processed_key(video_id)
             assert result.derivatives is not None, "made when a folder is given"
             derived, objects = outputs.placed(video_id, result.derivatives)
+            footage = Footage(
+                float(result.card_frames / result.fps), float(result.footage_frames / result.fps)
+            )
             # Everything is in the bucket before the row says processed: a listing never links to
             # an object that is not there yet.
             await _steadily(
                 "uploading the result", lambda: outputs.upload(self._storage, {key: target, **objects})
             )
             if not await _steadily(
-                "publishing the result", lambda: self._videos.processed(video_id, key, derived)
+                "publishing the result", lambda: self._videos.processed(video_id, key, derived, footage)
             ):
                 return await self._lost(video_id)
         self._metrics.record(Metric.JOBS_PROCESSED)

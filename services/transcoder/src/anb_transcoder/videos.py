@@ -52,6 +52,15 @@ class DerivativeKeys:
 
 
 @dataclass(frozen=True)
+class Footage:
+    """Where the player's footage lies in the processed MP4, between the cards: the owner's poster
+    pick counts its moment from ``start_s``."""
+
+    start_s: float
+    length_s: float
+
+
+@dataclass(frozen=True)
 class Pending:
     """A processed video without its derivatives (processed before they existed)."""
 
@@ -152,9 +161,11 @@ class VideoStore:
         async with self._sessions() as session:
             return (await session.execute(select(Video.id).where(Video.id == video_id))).first() is not None
 
-    async def processed(self, video_id: uuid.UUID, key: str, derivatives: DerivativeKeys) -> bool:
-        """Publish the result, derivatives included; False when the row vanished (or was finished
-        elsewhere) meanwhile."""
+    async def processed(
+        self, video_id: uuid.UUID, key: str, derivatives: DerivativeKeys, footage: Footage | None = None
+    ) -> bool:
+        """Publish the result, derivatives (and where the footage lies) included; False when the row
+        vanished (or was finished elsewhere) meanwhile."""
         return await self._guarded(
             video_id,
             (VideoStatus.PROCESSING,),
@@ -164,6 +175,8 @@ class VideoStore:
             poster_key=derivatives.poster,
             storyboard_key=derivatives.storyboard,
             hls_key=derivatives.hls,
+            footage_start_s=None if footage is None else footage.start_s,
+            footage_s=None if footage is None else footage.length_s,
             progress=100,
             failure_reason=None,
         )
