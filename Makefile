@@ -181,7 +181,12 @@ newman: sync
 # assets the deployment seeds into the bucket, pip itself (Debian's python3 has no ensurepip without
 # python3-venv), RELEASE (the commit) and SHA256SUMS (what the instance checks after fetching).
 # Wheels are for the AMI: Debian 12, CPython 3.11, glibc 2.36, x86_64.
+# RDS_CA_BUNDLE: the CA bundle the services verify RDS's certificate against (AWS's global bundle,
+# https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem, fetched by whoever publishes),
+# shipped as certs/rds-ca-bundle.pem. A release without it does not boot (the bootstrap refuses to
+# connect unverified) and publish-release.sh refuses it; `make rehearse` ships its own stand-in's CA there.
 DIST ?= dist
+RDS_CA_BUNDLE ?=
 # pip does not widen a --platform to older glibc versions by itself: every tag up to glibc 2.36 is listed.
 RELEASE_PLATFORM := $(foreach v,$(shell seq 36 -1 5),--platform manylinux_2_$(v)_x86_64) \
 	--platform manylinux2014_x86_64 --platform manylinux2010_x86_64 --platform manylinux1_x86_64 \
@@ -207,8 +212,9 @@ dist: uv
 	echo '$(BOOT_PIP)' >$(DIST)/requirements/pip.txt
 	$(PIP_DOWNLOAD) -d $(DIST)/wheelhouse -r $(DIST)/requirements/pip.txt
 	cp deploy/systemd/*.service $(DIST)/systemd/
-	cp deploy/bootstrap/* $(DIST)/bootstrap/
+	find deploy/bootstrap -maxdepth 1 -type f -exec cp -t $(DIST)/bootstrap/ {} +
 	cp tools/devstack/src/anb_devstack/assets/{logo,intro,outro}.png $(DIST)/resources/
+	$(if $(RDS_CA_BUNDLE),mkdir -p $(DIST)/certs && cp $(RDS_CA_BUNDLE) $(DIST)/certs/rds-ca-bundle.pem)
 	git describe --always --dirty --abbrev=12 >$(DIST)/RELEASE
 	cd $(DIST) && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS
 	@du -sm $(DIST) | cut -f1 | xargs printf 'release_mb=%s\n'

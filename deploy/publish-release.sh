@@ -15,6 +15,11 @@ if [[ ! -d "$root/dist/wheels" ]]; then
     echo "no dist/ yet: run make dist first" >&2
     exit 1
 fi
+# Instances verify RDS's certificate against this bundle and refuse to boot without it.
+if [[ ! -s "$root/dist/certs/rds-ca-bundle.pem" ]]; then
+    echo "dist/ has no RDS CA bundle: make dist RDS_CA_BUNDLE=global-bundle.pem (see the Makefile)" >&2
+    exit 1
+fi
 if aws s3api list-objects-v2 --bucket "$bucket" --prefix "releases/$version/" --max-items 1 \
     --query 'Contents[0].Key' --output text | grep -qv '^None$'; then
     echo "releases/$version/ already exists in $bucket; pick a new version" >&2

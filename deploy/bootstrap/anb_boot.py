@@ -38,7 +38,12 @@ _TIMEOUT_S = 30
 _ATTEMPTS = 4
 _UNSIGNED = "UNSIGNED-PAYLOAD"
 # The SDKs' names for the endpoint variables (AWS_ENDPOINT_URL_<this>).
-_ENV_NAMES = {"s3": "S3", "secretsmanager": "SECRETS_MANAGER", "cloudformation": "CLOUDFORMATION"}
+_ENV_NAMES = {
+    "s3": "S3",
+    "secretsmanager": "SECRETS_MANAGER",
+    "cloudformation": "CLOUDFORMATION",
+    "logs": "CLOUDWATCH_LOGS",
+}
 
 
 class BootError(Exception):

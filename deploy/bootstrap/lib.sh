@@ -12,6 +12,9 @@ ANB_ROOT=${ANB_ROOT:-/opt/anb}
 ANB_ETC=${ANB_ETC:-/etc/anb}
 ANB_UNITS=${ANB_UNITS:-/etc/systemd/system}
 ANB_RELEASE_DIR=$ANB_ROOT/release
+# The CA bundle RDS's certificate must chain to (make dist RDS_CA_BUNDLE=...): every connection to the
+# database requires TLS, that chain and the endpoint's name on the certificate (ANB_DB_SSL_ROOT_CERT).
+ANB_RDS_CA_BUNDLE=$ANB_RELEASE_DIR/certs/rds-ca-bundle.pem
 # AWS calls without an AWS CLI on the AMI: the release's standard-library helper (see its docstring).
 ANB_BOOT=(python3 "$ANB_RELEASE_DIR/bootstrap/anb_boot.py")
 # Set to true at the one point where the instance is known ready. The EXIT trap signals SUCCESS only
@@ -72,11 +75,12 @@ secret_value() {
     printf '%s' "$value"
 }
 
-# The generated database password is alphanumeric (ExcludePunctuation), so it needs no URL escaping.
+# database_url SECRET_ARN: the SQLAlchemy URL of that database login (a secret with username and
+# password). The generated password is alphanumeric (ExcludePunctuation), so it needs no URL escaping.
 database_url() {
     local user password
-    user=$(secret_value "$ANB_DB_SECRET_ARN" --field username)
-    password=$(secret_value "$ANB_DB_SECRET_ARN" --field password)
+    user=$(secret_value "$1" --field username)
+    password=$(secret_value "$1" --field password)
     printf 'postgresql+asyncpg://%s:%s@%s:%s/anb' "$user" "$password" "$ANB_DB_HOST" "$ANB_DB_PORT"
 }
 
@@ -121,17 +125,25 @@ install_service() {
     install -m 0644 "$ANB_RELEASE_DIR/systemd/anb-$name.service" "$ANB_UNITS/anb-$name.service"
 }
 
-# Settings every service reads. Production talks to AWS's endpoints with the instance's credentials;
-# AWS_ENDPOINT_URL is the SDKs' own override, set only by the rehearsal (deploy/rehearsal).
-common_env() {
+# service_env NAME: the settings every service reads, with NAME's own database login and pool
+# (ANB_<NAME>_DB_SECRET_ARN, ANB_<NAME>_DB_POOL_SIZE and ANB_<NAME>_DB_MAX_OVERFLOW from stack.env, which
+# the template fills from its DatabasePools budget). Production talks to AWS's endpoints with the
+# instance's credentials; AWS_ENDPOINT_URL is the SDKs' own override, set only by the rehearsal.
+service_env() {
+    local upper=${1^^}
+    local secret="ANB_${upper}_DB_SECRET_ARN" pool="ANB_${upper}_DB_POOL_SIZE" overflow="ANB_${upper}_DB_MAX_OVERFLOW"
     local url release
-    url=$(database_url)
+    url=$(database_url "${!secret}")
     release=$(<"$ANB_RELEASE_DIR/RELEASE")
+    rds_ca_bundle
     cat <<ENV
 ANB_DEV_MODE=false
 ANB_RELEASE=$ANB_RELEASE_VERSION
 ANB_RELEASE_COMMIT=$release
 ANB_DB_URL=$url
+ANB_DB_SSL_ROOT_CERT=$ANB_RDS_CA_BUNDLE
+ANB_DB_POOL_SIZE=${!pool}
+ANB_DB_MAX_OVERFLOW=${!overflow}
 ANB_AWS_REGION=$ANB_REGION
 ANB_AWS_ENDPOINT_URL=${AWS_ENDPOINT_URL:-}
 ANB_AWS_ACCESS_KEY_ID=
@@ -139,10 +151,25 @@ ANB_AWS_SECRET_ACCESS_KEY=
 ANB_AWS_BUCKET=$ANB_BUCKET
 ANB_AWS_QUEUE_NAME=$ANB_QUEUE_NAME
 ANB_AWS_DLQ_NAME=$ANB_DLQ_NAME
+ANB_METRICS_PUBLISH=true
 ENV
-    if [[ -n ${AWS_ENDPOINT_URL:-} ]]; then
-        printf 'AWS_ENDPOINT_URL=%s\n' "$AWS_ENDPOINT_URL"
+    endpoint_env
+}
+
+# rds_ca_bundle: the release carries the bundle (never connect to the database unverified).
+rds_ca_bundle() {
+    if [[ ! -s $ANB_RDS_CA_BUNDLE ]]; then
+        log "the release has no RDS CA bundle ($ANB_RDS_CA_BUNDLE): built without make dist RDS_CA_BUNDLE=..."
+        return 1
     fi
+}
+
+# The SDKs' endpoint overrides this bootstrap was given (the rehearsal's only), for a unit's env file.
+endpoint_env() {
+    local name
+    for name in "${!AWS_ENDPOINT_URL@}"; do
+        printf '%s=%s\n' "$name" "${!name}"
+    done
 }
 
 # write_env_file NAME: stdin becomes /etc/anb/NAME.env, readable by root only (systemd reads it
@@ -166,4 +193,29 @@ unit_stayed_up() {
     local restarts
     restarts=$(systemctl show --property=NRestarts --value "$1")
     systemctl is-active --quiet "$1" && [[ $restarts == 0 ]]
+}
+
+# start_log_shipping UNIT=GROUP...: this host's journal to CloudWatch Logs, each unit's lines to its
+# group, one stream per instance (anb_logship.py run by anb-logship.service, both in this folder: the
+# host's agent, as the CloudWatch agent would be, which has no Debian package; nothing is downloaded
+# at boot; the platform's services are the units of systemd/). Started before anything else can fail, so the
+# boot's own output (cloud-final.service, which runs the user data) reaches the bootstrap group even
+# when this boot fails; a restart keeps its cursor (RuntimeDirectoryPreserve), a new boot ships its
+# journal from the start.
+start_log_shipping() {
+    if ! id anb-logship >/dev/null 2>&1; then
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin anb-logship
+    fi
+    install -d -m 0755 "$ANB_ROOT/logship" "$ANB_ROOT/logship/bin"
+    install -m 0755 "$ANB_RELEASE_DIR/bootstrap/anb_logship.py" "$ANB_ROOT/logship/bin/anb-logship"
+    install -m 0644 "$ANB_RELEASE_DIR/bootstrap/anb_boot.py" "$ANB_ROOT/logship/bin/anb_boot.py"
+    install -m 0644 "$ANB_RELEASE_DIR/bootstrap/anb-logship.service" "$ANB_UNITS/anb-logship.service"
+    write_env_file logship <<ENV
+ANB_REGION=$ANB_REGION
+ANB_LOGSHIP_ROUTES=$*
+$(endpoint_env)
+ENV
+    systemctl daemon-reload
+    systemctl enable anb-logship.service
+    systemctl restart anb-logship.service
 }

@@ -2,8 +2,8 @@
 # shellcheck source-path=SCRIPTDIR
 # Bootstrap of a transcoder instance: one SQS consumer that uses both vCPUs.
 # Run once by the user data as root; signals CloudFormation, from its EXIT trap, SUCCESS only once the
-# worker can take a job (ready_transcoder.py passes with the service's own user, settings and
-# credentials: brand assets read, queues, bucket and database reachable) and the unit stayed up.
+# worker itself said it can take a job (READY=1 to systemd: brand assets read, queues, bucket and
+# database reachable with its own identity and settings) and the unit stayed up.
 set -Eeuo pipefail
 shopt -s inherit_errexit
 here=$(dirname "$(readlink -f "$0")")
@@ -11,43 +11,31 @@ here=$(dirname "$(readlink -f "$0")")
 source "$here/lib.sh"
 bootstrap_begin
 
-load_stack_env ANB_BUCKET ANB_QUEUE_NAME ANB_DLQ_NAME ANB_DB_HOST ANB_DB_PORT ANB_DB_SECRET_ARN \
-    ANB_WORKER_GRACE_S ANB_RELEASE_VERSION
+load_stack_env ANB_BUCKET ANB_QUEUE_NAME ANB_DLQ_NAME ANB_DB_HOST ANB_DB_PORT ANB_TRANSCODER_DB_SECRET_ARN \
+    ANB_TRANSCODER_DB_POOL_SIZE ANB_TRANSCODER_DB_MAX_OVERFLOW ANB_WORKER_GRACE_S \
+    ANB_LOG_GROUP_TRANSCODER ANB_LOG_GROUP_BOOTSTRAP ANB_RELEASE_VERSION
 
-shared_env=$(common_env)
+start_log_shipping "anb-transcoder.service=$ANB_LOG_GROUP_TRANSCODER" \
+    "cloud-final.service=$ANB_LOG_GROUP_BOOTSTRAP" "anb-logship.service=$ANB_LOG_GROUP_BOOTSTRAP"
+
+# Its own database login only (the master's secret is not readable from a worker).
+transcoder_env=$(service_env transcoder)
 
 stop_units anb-transcoder.service
 install_service transcoder
 
 write_env_file transcoder <<ENV
-$shared_env
+$transcoder_env
 ANB_PROCESSING_TEMP_DIR=/var/cache/anb-transcoder
 ANB_WORKER_GRACE_S=$ANB_WORKER_GRACE_S
 ANB_WORKER_ASG_PROTECTION=true
 ENV
 
+# Type=notify: `systemctl start` returns once the worker sent READY=1 after its first readiness pass
+# (temp folder, brand assets read, database, bucket and queue), or fails past TimeoutStartSec. Brand
+# assets a web host has yet to seed are waited for there.
+log "starting the worker; waiting for it to be ready"
 start_units anb-transcoder.service
-
-# Until the worker signals READY=1 itself (Type=notify), its readiness is checked from outside with its
-# own identity; brand assets may still be on their way (a web instance seeds them), hence the wait.
-log "waiting for the worker to be ready"
-ready=false
-for _ in $(seq 60); do
-    if (
-        set -a
-        # shellcheck disable=SC1091  # written just above
-        source "$ANB_ETC/transcoder.env"
-        set +a
-        exec runuser -u anb-transcoder -- "$ANB_ROOT/transcoder/bin/python" \
-            "$ANB_RELEASE_DIR/bootstrap/ready_transcoder.py"
-    ); then
-        ready=true
-        break
-    fi
-    unit_stayed_up anb-transcoder.service
-    sleep 5
-done
-[[ $ready == true ]]
 unit_stayed_up anb-transcoder.service
 ANB_READY=true
 log "ready"

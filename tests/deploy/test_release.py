@@ -1,17 +1,21 @@
 """Each service installs alone from `make dist`'s output, the way an instance installs it (lib.sh's
 install_venv: a fresh virtualenv, pip from the wheelhouse, --no-index --require-hashes), with no
 workspace around it, and starts: gateway and ingest answer their health checks under uvicorn against
-the session's moto and PostgreSQL, the transcoder imports every module and passes the readiness probe
-its bootstrap runs. A dependency the workspace happens to provide but the service does not declare
-(issue 14's Pillow) fails here."""
+the session's moto and PostgreSQL, the transcoder imports every module, and each tells systemd it is
+ready (READY=1 on NOTIFY_SOCKET, what its Type=notify unit and so its bootstrap wait for). A
+dependency the workspace happens to provide but the service does not declare (issue 14's Pillow)
+fails here."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +23,7 @@ import pytest
 from anb_common.aws import Aws
 from anb_common.keys import RESOURCES_PREFIX
 from anb_devstack.moto import free_port
+from anb_devstack.notifysocket import NotifySocket
 
 from .support import DEPLOY
 from .test_dist import built_release
@@ -90,7 +95,7 @@ def test_the_transcoder_installs_alone_without_pillow_or_numpy(
     assert result.stdout.startswith(str(venv)), result.stdout
 
 
-async def test_the_transcoder_passes_its_readiness_probe(
+async def test_the_transcoder_tells_systemd_it_is_ready(
     installed: dict[str, Path], service_env: dict[str, str], aws: Aws, tmp_path: Path
 ) -> None:
     async with aws.s3() as s3:
@@ -100,25 +105,37 @@ async def test_the_transcoder_passes_its_readiness_probe(
                 Key=f"{RESOURCES_PREFIX}{name}.png",
                 Body=(ASSETS / f"{name}.png").read_bytes(),
             )
-    env = _isolated_env(service_env, ANB_PROCESSING_TEMP_DIR=str(tmp_path / "work"))
-    result = subprocess.run(
-        [str(installed["transcoder"] / "bin/python"), str(DEPLOY / "bootstrap/ready_transcoder.py")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
+    systemd = NotifySocket(tmp_path / "notify")
+    env = _isolated_env(service_env, ANB_PROCESSING_TEMP_DIR=str(tmp_path / "work"), **systemd.env)
+    log = (tmp_path / "transcoder.log").open("w")
+    worker = subprocess.Popen(
+        [str(installed["transcoder"] / "bin/anb-transcoder")], env=env, cwd=tmp_path, stdout=log, stderr=log
     )
-    assert result.returncode == 0, result.stderr
-    assert list((tmp_path / "work").iterdir()) == [], "the probe leaves nothing behind"
+    try:
+        received = await asyncio.to_thread(_ready, systemd, tmp_path / "transcoder.log")
+        assert "READY=1" in received
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        stopped = worker.wait(60)
+        systemd.close()
+    assert stopped == 0, (tmp_path / "transcoder.log").read_text()[-3000:]
+
+
+def _ready(systemd: NotifySocket, log: Path) -> list[str]:
+    try:
+        return systemd.wait_for("READY=1", 120)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{log.read_text()[-3000:]}") from None
 
 
 @pytest.fixture
 def started(
     installed: dict[str, Path], service_env: dict[str, str], tmp_path: Path
-) -> Iterator[dict[str, str]]:
-    """Ingest and the gateway under uvicorn from their own virtualenvs, as their units start them."""
+) -> Iterator[dict[str, Any]]:
+    """Ingest and the gateway under uvicorn from their own virtualenvs, as their units start them, each
+    with a NOTIFY_SOCKET of its own."""
     ports = {"ingest": free_port(), "gateway": free_port()}
+    sockets = {service: NotifySocket(tmp_path / f"{service}.notify") for service in ports}
     env = _isolated_env(
         service_env,
         ANB_INGEST_URL=f"http://127.0.0.1:{ports['ingest']}",
@@ -141,7 +158,7 @@ def started(
                         "--port",
                         str(ports[service]),
                     ],
-                    env=env,
+                    env={**env, **sockets[service].env},
                     cwd=tmp_path,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -151,8 +168,11 @@ def started(
             "gateway": f"http://127.0.0.1:{ports['gateway']}/api/health",
             "ingest": f"http://127.0.0.1:{ports['ingest']}/internal/health",
             "logs": str(tmp_path),
+            "sockets": sockets,
         }
     finally:
+        for socket in sockets.values():
+            socket.close()
         for process in processes:
             process.terminate()
         for process in processes:
@@ -163,7 +183,7 @@ def started(
                 process.wait()
 
 
-def test_gateway_and_ingest_install_alone_and_answer_their_health_checks(started: dict[str, str]) -> None:
+def test_gateway_and_ingest_install_alone_and_answer_their_health_checks(started: dict[str, Any]) -> None:
     for service in ("ingest", "gateway"):
         deadline = time.monotonic() + 60
         status = None
@@ -177,3 +197,4 @@ def test_gateway_and_ingest_install_alone_and_answer_their_health_checks(started
             time.sleep(0.3)
         log = (Path(started["logs"]) / f"{service}.log").read_text()
         assert status == 200, f"{service} did not answer 200:\n{log[-3000:]}"
+        assert "READY=1" in _ready(started["sockets"][service], Path(started["logs"]) / f"{service}.log")

@@ -30,6 +30,7 @@ from .support import DEPLOY
 
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token/+=")
 REGION = "eu-west-1"
+INSTANCE = "i-0123456789abcdef0"
 
 
 def _load_boot() -> ModuleType:
@@ -81,6 +82,13 @@ def _signature_of(authorization: str) -> tuple[str, list[str]]:
             "https://secretsmanager.eu-west-1.amazonaws.com/",
             {"content-type": "application/x-amz-json-1.1", "x-amz-target": "secretsmanager.GetSecretValue"},
             b'{"SecretId": "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbC"}',
+        ),
+        (
+            "logs",
+            "POST",
+            "https://logs.eu-west-1.amazonaws.com/",
+            {"content-type": "application/x-amz-json-1.1", "x-amz-target": "Logs_20140328.PutLogEvents"},
+            b'{"logGroupName": "/anb/anb/gateway", "logStreamName": "i-0123", "logEvents": []}',
         ),
         (
             "cloudformation",
@@ -138,6 +146,8 @@ class _Aws(BaseHTTPRequestHandler):
                     "Token": CREDS.token,
                 }
                 self._reply(200, json.dumps(creds).encode())
+            elif self.path == "/latest/meta-data/instance-id":
+                self._reply(200, INSTANCE.encode())
             else:
                 self._reply(404, b"")
             return

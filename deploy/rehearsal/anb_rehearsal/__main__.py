@@ -14,12 +14,14 @@ import os
 import sys
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from anb_rehearsal import checks, network, rootfs
 from anb_rehearsal.host import Host
 from anb_rehearsal.platform import RDS_PORT, Platform
-from anb_rehearsal.stack import Stack, load_template, newer_release, publish
+from anb_rehearsal.stack import RDS_CA_BUNDLE, REGION, Stack, client, load_template, publish, release_copy
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -52,37 +54,17 @@ def main() -> int:
     try:
         image = rootfs.rootfs(say)
         with network.bridge():
-            platform.start()
-            say(f"moto {platform.moto.url}, PostgreSQL behind {network.GATEWAY}:{RDS_PORT}")
-            template = load_template(REPO / "deploy/cloudformation/platform.yaml")
-            stack = Stack(template, platform.moto.url)
-            stack.create({"ArtifactBucket": "", "ReleaseVersion": "r1"}, (network.GATEWAY, RDS_PORT))
-            artifacts = stack.values["ArtifactBucket"] = f"{stack.values['VideoBucket']}-artifacts"
-            from anb_rehearsal.stack import REGION, client
-
-            client("s3", platform.moto.url).create_bucket(
-                Bucket=artifacts, CreateBucketConfiguration={"LocationConstraint": REGION}
-            )
-            stack.create_groups()
-            platform.create_master_user(stack.secret_values["DatabaseSecret"])
-            publish(args.dist, platform.moto.url, artifacts, "r1")
-            newer = newer_release(args.dist, workdir / "dist-r2", "r2-rolling-update")
-            publish(newer, platform.moto.url, artifacts, "r2")
-            endpoints = {
-                "AWS_ENDPOINT_URL": platform.moto.url,
-                "AWS_ENDPOINT_URL_CLOUDFORMATION": platform.cloudformation_url,
-            }
-            rehearsal = checks.Rehearsal(stack, platform, endpoints, image, workdir, say)
-            rehearsal.hosts = hosts
-            outcome = rehearsal.run()
-            result.update(outcome)
+            try:
+                result.update(rehearse(args.dist, workdir, platform, image, hosts))
+            finally:
+                # The hosts power off while what they talk to is still there (their log shippers
+                # send their last lines), then the platform goes, then the bridge.
+                stop(hosts, keep=args.keep)
+                platform.close()
     except Exception:
         traceback.print_exc()
     finally:
-        for host in hosts:
-            host.stop()
-            if not args.keep:
-                host.remove()
+        stop(hosts, keep=args.keep)
         platform.close()
     print(json.dumps(result), flush=True)
     ok = (
@@ -91,6 +73,47 @@ def main() -> int:
         and result["hosts_booted"] == 2
     )
     return 0 if ok else 1
+
+
+def rehearse(dist: Path, workdir: Path, platform: Platform, image: Path, hosts: list[Host]) -> dict[str, Any]:
+    """The stack in moto, the platform's stand-ins, the release published, then the run itself."""
+    platform.start()
+    say(f"moto {platform.moto.url}, PostgreSQL behind {network.GATEWAY}:{RDS_PORT}")
+    template = load_template(REPO / "deploy/cloudformation/platform.yaml")
+    stack = Stack(template, platform.moto.url)
+    network_stack = template["Parameters"]["NetworkStackName"]["Default"]
+    stack.create(
+        {"ArtifactBucket": "", "ReleaseVersion": "r1"},
+        (network.GATEWAY, RDS_PORT),
+        imports={f"{network_stack}-PublicSubnetCidrs": network.PUBLIC_SUBNETS},
+    )
+    artifacts = stack.values["ArtifactBucket"] = f"{stack.values['VideoBucket']}-artifacts"
+    client("s3", platform.moto.url).create_bucket(
+        Bucket=artifacts, CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    stack.create_groups()
+    platform.create_master_user(stack.secret_values["DatabaseSecret"])
+    # The release as published with RDS's CA bundle, here the stand-in's own CA.
+    bundle = {RDS_CA_BUNDLE: platform.ca_pem}
+    publish(release_copy(dist, workdir / "dist-r1", bundle), platform.moto.url, artifacts, "r1")
+    newer = release_copy(dist, workdir / "dist-r2", bundle, label="r2-rolling-update")
+    publish(newer, platform.moto.url, artifacts, "r2")
+    endpoints = {
+        "AWS_ENDPOINT_URL": platform.moto.url,
+        "AWS_ENDPOINT_URL_CLOUDFORMATION": platform.cloudformation_url,
+    }
+    rehearsal = checks.Rehearsal(stack, platform, endpoints, image, workdir, say)
+    rehearsal.hosts = hosts
+    return rehearsal.run()
+
+
+def stop(hosts: list[Host], keep: bool) -> None:
+    """Power every host off at once (each may take its units' stop timeouts), then drop their disks."""
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        list(pool.map(lambda host: host.stop(), hosts))
+    if not keep:
+        for host in hosts:
+            host.remove()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from anb_devstack.clips import make_clip
-from anb_rehearsal import network
+from anb_rehearsal import network, observe
 from anb_rehearsal.host import Host
 from anb_rehearsal.platform import Platform
 from anb_rehearsal.stack import Stack, client
@@ -48,6 +48,8 @@ class Rehearsal:
     say: Callable[[str], None]
     hosts: list[Host] = field(default_factory=list)
     drills: dict[str, str] = field(default_factory=dict)
+    observed: dict[str, Any] = field(default_factory=dict)
+    """What the flow read back from CloudWatch and PostgreSQL (printed in the last line)."""
 
     # ------------------------------------------------------------ hosts
     def host(self, name: str, index: int, instance_id: str, role: str) -> Host:
@@ -84,7 +86,12 @@ class Rehearsal:
 
     # ------------------------------------------------------------ the run
     def run(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"hosts_booted": 0, "flow_passed": False, "drills": self.drills}
+        out: dict[str, Any] = {
+            "hosts_booted": 0,
+            "flow_passed": False,
+            "drills": self.drills,
+            "observed": self.observed,
+        }
         web_id = self.stack.instances["WebGroup"][0]
         worker_id = self.stack.instances["WorkerGroup"][0]
         web_role = self.stack.values.get("WebHostRole", "web-host")
@@ -121,11 +128,11 @@ class Rehearsal:
         )
         if out["hosts_booted"] == 2:
             try:
-                self.flow(web, worker)
+                self.flow(web, worker, web_id, worker_id)
                 out["flow_passed"] = True
             except Exception as exc:
-                self.say(f"flow failed: {exc!r}")
-            self._drill("database_outage", lambda: self.drill_database_outage(web))
+                self.say(f"flow failed: {exc}")
+            self._drill("database_outage", lambda: self.drill_database_outage(web, worker))
             self._drill("transcoder_stop_during_job", lambda: self.drill_transcoder_stop(worker))
             self._drill("rolling_update", lambda: self.drill_rolling_update(web, web_id))
         for name in DRILLS:
@@ -154,7 +161,30 @@ class Rehearsal:
         return time.monotonic()
 
     # ------------------------------------------------------------ the player's flow
-    def flow(self, web: Host, worker: Host) -> None:
+    def flow(self, web: Host, worker: Host, web_id: str, worker_id: str) -> None:
+        """The player's flow, then what it must leave behind; every check runs and each failure is
+        reported (the first failed step of the player's part stops it)."""
+        video_id = self.player_flow()
+        failures = []
+        checks: tuple[tuple[str, Callable[[], None]], ...] = (
+            ("hardening", lambda: self.check_units(web, worker)),
+            ("database logins", self.check_logins),
+            ("logs in CloudWatch Logs", lambda: self.check_logs(web_id, worker_id, video_id)),
+            ("metrics in CloudWatch", self.check_metrics),
+            ("JSON in journald", lambda: self.check_json_logs(web, worker)),
+        )
+        for name, check in checks:
+            try:
+                check()
+                self.say(f"flow: {name}: passed")
+            except Exception as exc:
+                failures.append(f"{name}: {exc}")
+                self.say(f"flow: {name}: failed: {exc}")
+        expect(not failures, "; ".join(failures))
+
+    def player_flow(self) -> str:
+        """Sign up, log in, upload a 1080p clip, see it processed by the worker host, download it,
+        publish it, vote for it, read the rankings. Returns the video's id."""
         with httpx.Client(base_url=self.api, timeout=120) as api:
             token = self.player(api, "flow")
             auth = {"Authorization": f"Bearer {token}"}
@@ -172,13 +202,51 @@ class Rehearsal:
             expect(vote.status_code == 200, f"vote answered {vote.status_code}: {vote.text}")
             rankings = api.get("/public/rankings")
             expect(rankings.status_code == 200 and rankings.json(), "rankings list the player")
+        self.say(
+            f"flow: video {video_id} uploaded, processed on the worker host, downloaded, published, voted"
+        )
+        return video_id
+
+    def check_units(self, web: Host, worker: Host) -> None:
         self.check_hardening(web, "anb-gateway", None)
         self.check_hardening(web, "anb-ingest", "/var/cache/anb-ingest")
         self.check_hardening(worker, "anb-transcoder", "/var/cache/anb-transcoder")
+        self.check_hardening(web, "anb-logship", None)
+        self.check_hardening(worker, "anb-logship", None)
+
+    def check_json_logs(self, web: Host, worker: Host) -> None:
+        """Every line the services wrote is a JSON object (uvicorn's own lines included)."""
         for host, unit in ((web, "anb-gateway"), (web, "anb-ingest"), (worker, "anb-transcoder")):
             lines = [line for line in host.journal(unit).splitlines() if line.strip()]
             not_json = [line for line in lines if not _is_json(line)]
             expect(bool(lines) and not not_json, f"{unit} logs JSON to journald; not JSON: {not_json[:3]}")
+
+    def check_logins(self) -> None:
+        """Each service logged in as its own role (made by migrate_once with the grants), within its
+        pool's budget (the gateway's LISTEN connection on top); the master, never."""
+        pools = self.stack.template["Mappings"]["DatabasePools"]
+        limits = {
+            json.loads(self.stack.secret_values[secret])["username"]: (
+                int(pools[service]["PoolSize"]) + int(pools[service]["MaxOverflow"]) + extra
+            )
+            for service, secret, extra in (
+                ("gateway", "GatewayDatabaseSecret", 1),
+                ("ingest", "IngestDatabaseSecret", 0),
+                ("transcoder", "TranscoderDatabaseSecret", 0),
+            )
+        }
+        self.observed["database_logins"] = observe.database_logins(self.platform, limits)
+
+    def check_logs(self, web_id: str, worker_id: str, video_id: str) -> None:
+        lines = observe.shipped_lines(self.stack, self.platform.moto.url, web_id, worker_id, video_id)
+        for group, line in lines.items():
+            self.say(f"read back from CloudWatch Logs, {group}: {line[:300]}")
+        self.observed["log_lines_read_back"] = len(lines)
+
+    def check_metrics(self) -> None:
+        figures = observe.metric_figures(self.platform.moto.url, ("UploadsAccepted", "JobsProcessed"))
+        self.say(f"read back from CloudWatch {observe.NAMESPACE}: {figures}")
+        self.observed["metrics"] = figures
 
     def player(self, api: httpx.Client, tag: str) -> str:
         email = f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
@@ -271,6 +339,12 @@ class Rehearsal:
             statuses = [s.status for s in self.platform.registry.signals_of("i-0d1e1f0e0d0c0b0a9")]
             expect(status == "FAILURE", f"expected FAILURE, got {status}; {host.output_log()[-1500:]}")
             expect(statuses == ["FAILURE"], f"signals: {statuses}")
+            # Readable after the instance is gone: the boot's own account, shipped to the bootstrap group.
+            logs = observe.Logs(self.stack, self.platform.moto.url)
+            line = logs.line(
+                "BootstrapLogGroup", "i-0d1e1f0e0d0c0b0a9", lambda text: "signalling FAILURE" in text
+            )
+            self.say(f"read back from CloudWatch Logs, bootstrap (failed boot): {line}")
         finally:
             host.stop()
             host.remove()
@@ -285,36 +359,46 @@ class Rehearsal:
         first = self.platform.registry.signals_of(worker_id)[0]
         expect(first.status == "SUCCESS", "the worker's first signal is its success")
 
-    def drill_database_outage(self, web: Host) -> None:
-        """PostgreSQL down 60 s: the load balancer's check stays 200, /api/health says 503, and all
-        comes back without a restart."""
+    def drill_database_outage(self, web: Host, worker: Host) -> None:
+        """PostgreSQL down 60 s: the load balancer's check stays 200 (no host would be replaced), the
+        gateway's /api/health and ingest's /internal/health answer 503 naming the database, and all
+        comes back without a restart: both health checks 200, a player can sign up and log in."""
         path = self.stack.resources["WebTargetGroup"]["Properties"]["HealthCheckPath"]
         base = f"http://{web.address}:8000"
-        restarts = {
-            u: web.run("systemctl", "show", "-p", "NRestarts", "--value", u).stdout.strip()
-            for u in ("anb-gateway", "anb-ingest")
-        }
+        units = ((web, "anb-gateway"), (web, "anb-ingest"), (worker, "anb-transcoder"))
+
+        def restarts() -> dict[str, str]:
+            return {
+                unit: host.run("systemctl", "show", "-p", "NRestarts", "--value", unit).stdout.strip()
+                for host, unit in units
+            }
+
+        before = restarts()
         self.platform.postgres.stop()
-        liveness, health = [], []
+        liveness, health, bodies = [], [], set()
         try:
             end = time.monotonic() + 60
             while time.monotonic() < end:
                 liveness.append(_status(f"{base}{path}"))
-                health.append(_status(f"{base}/api/health"))
+                status, body = _answer(f"{base}/api/health")
+                health.append(status)
+                bodies.add(body[:200])
                 time.sleep(5)
+            ingest = _inside(web, "http://127.0.0.1:8001/internal/health")
         finally:
             self.platform.postgres.start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and _status(f"{base}/api/health") != 200:
             time.sleep(2)
-        after = {
-            u: web.run("systemctl", "show", "-p", "NRestarts", "--value", u).stdout.strip()
-            for u in ("anb-gateway", "anb-ingest")
-        }
         expect(all(s == 200 for s in liveness), f"liveness {path} during the outage: {liveness}")
         expect(all(s == 503 for s in health[1:]), f"/api/health during the outage: {health}")
+        expect(all("database" in body for body in bodies if body), f"/api/health said {bodies}")
+        expect(ingest[0] == 503 and "database" in ingest[1], f"ingest's /internal/health said {ingest}")
         expect(_status(f"{base}/api/health") == 200, "/api/health recovered within 60 s")
-        expect(after == restarts, f"restarts before {restarts}, after {after}")
+        expect(_inside(web, "http://127.0.0.1:8001/internal/health")[0] == 200, "ingest recovered")
+        with httpx.Client(base_url=self.api, timeout=60) as api:
+            self.player(api, "after-outage")
+        expect(restarts() == before, f"restarts before {before}, after {restarts()}")
 
     def drill_transcoder_stop(self, worker: Host) -> None:
         """`systemctl stop anb-transcoder` while a job runs: finished within the grace period or handed
@@ -330,28 +414,37 @@ class Rehearsal:
             ):
                 time.sleep(1)
             expect(video_id in worker.journal("anb-transcoder", 400), "the worker never started the job")
+            expect(not self._job_lines(worker, video_id, "job done"), "the job was done before the stop")
             stopped = worker.run("systemctl", "stop", "anb-transcoder", timeout=400)
             expect(stopped.returncode == 0, f"systemctl stop: {stopped.stderr}")
+            finished = len(self._job_lines(worker, video_id, "job done"))
+            handed_back = len(self._job_lines(worker, video_id, "job cancelled by shutdown; handing it back"))
+            self.say(
+                f"stop during the job: finished in the grace period {finished}, handed back {handed_back}"
+            )
+            expect(finished + handed_back == 1, f"finished {finished}, handed back {handed_back}")
             worker.run("systemctl", "start", "anb-transcoder", check=True)
             detail = self.wait_processed(api, auth, video_id)
             expect(detail["status"] == "processed", f"video ended {detail['status']}")
-        done = [
-            line
-            for line in worker.run(
-                "journalctl", "-u", "anb-transcoder", "-o", "cat", "--no-pager"
-            ).stdout.splitlines()
-            if video_id in line and '"job done"' in line
-        ]
+        done = self._job_lines(worker, video_id, "job done")
         expect(len(done) == 1, f"job done {len(done)} times for {video_id}")
+
+    @staticmethod
+    def _job_lines(worker: Host, video_id: str, message: str) -> list[str]:
+        lines = worker.run(
+            "journalctl", "_SYSTEMD_UNIT=anb-transcoder.service", "-o", "cat", "--no-pager"
+        ).stdout.splitlines()
+        return [line for line in lines if observe.json_with(video_id=video_id, msg=message)(line)]
 
     def drill_rolling_update(self, web: Host, web_id: str) -> None:
         """The web host booted again with release r2: it signals SUCCESS and serves r2."""
         web.stop()
         self.boot(web, "WebLaunchTemplate", version="r2")
-        status = self.wait_signal(web_id, web.booted_at, 900)
+        signalled = self.wait_signal(web_id, web.booted_at, 900)
         self.stack.values["ReleaseVersion"] = "r1"
-        expect(status == "SUCCESS", f"second boot signalled {status}: {web.output_log()[-1500:]}")
-        expect(_status(f"http://{web.address}:8000/api/health") == 200, "gateway healthy on r2")
+        expect(signalled == "SUCCESS", f"second boot signalled {signalled}: {web.output_log()[-1500:]}")
+        status, body = _answer(f"http://{web.address}:8000/api/health")
+        expect(status == 200 and '"r2"' in body, f"/api/health on the second boot: {status} {body[:200]}")
         pid = web.run("systemctl", "show", "-p", "MainPID", "--value", "anb-gateway").stdout.strip()
         environ = web.run("cat", f"/proc/{pid}/environ").stdout.split("\0")
         expect(
@@ -361,10 +454,32 @@ class Rehearsal:
 
 
 def _status(url: str) -> int:
+    return _answer(url)[0]
+
+
+def _answer(url: str) -> tuple[int, str]:
     try:
-        return httpx.get(url, timeout=5).status_code
-    except httpx.HTTPError:
-        return 0
+        response = httpx.get(url, timeout=5)
+    except httpx.HTTPError as exc:
+        return 0, str(exc)
+    return response.status_code, response.text
+
+
+_GET_INSIDE = """
+import sys, urllib.error, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=5) as answer:
+        print(answer.status, answer.read().decode(errors="replace"))
+except urllib.error.HTTPError as exc:
+    print(exc.code, exc.read().decode(errors="replace"))
+"""
+
+
+def _inside(host: Host, url: str) -> tuple[int, str]:
+    """GET from inside the host (ingest listens on its loopback only)."""
+    out = host.run("python3", "-c", _GET_INSIDE, url).stdout.strip()
+    status, _, body = out.partition(" ")
+    return (int(status) if status.isdigit() else 0), body
 
 
 def _is_json(line: str) -> bool:

@@ -1,5 +1,7 @@
 """One EC2-like host: a copy of the cached Debian root, booted by systemd-nspawn with systemd as PID 1,
-on the rehearsal's bridge, running its user data once per boot as cloud-init's final stage would."""
+on the rehearsal's bridge, running its user data once per boot as cloud-init's final stage would: from
+a unit named as cloud-init's (cloud-final.service), its output in the journal (which the host's log
+shipper sends to the bootstrap group) and in /var/log/cloud-init-output.log."""
 
 from __future__ import annotations
 
@@ -12,17 +14,21 @@ from pathlib import Path
 
 from anb_rehearsal.network import BRIDGE, GATEWAY, PREFIX
 
-_USER_DATA_UNIT = """\
+USER_DATA_UNIT = "cloud-final.service"
+_USER_DATA_SERVICE = """\
 [Unit]
-Description=Run the instance's user data (the rehearsal's cloud-final)
+Description=Run the instance's user data (the rehearsal's cloud-init final stage)
 Wants=network-online.target
 After=network-online.target
 
 [Service]
 Type=oneshot
-ExecStart=/bin/bash /var/lib/cloud/instance/user-data.txt
-StandardOutput=append:/var/log/cloud-init-output.log
-StandardError=append:/var/log/cloud-init-output.log
+# cloud-init's `output: {all: "| tee -a /var/log/cloud-init-output.log"}` under its cloud-final.service
+# (StandardOutput=journal+console): the script's output goes to the journal and to that file.
+ExecStart=/bin/bash -c 'set -o pipefail; /bin/bash /var/lib/cloud/instance/user-data.txt 2>&1 \\
+    | tee -a /var/log/cloud-init-output.log'
+StandardOutput=journal+console
+StandardError=journal+console
 TimeoutStartSec=30min
 
 [Install]
@@ -52,13 +58,13 @@ class Host:
             f"[Match]\nName=host0\n\n[Network]\nAddress={self.address}/{PREFIX}\nGateway={GATEWAY}\n"
             "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
         )
-        unit = self.root / "etc/systemd/system/rehearsal-user-data.service"
-        unit.write_text(_USER_DATA_UNIT)
+        unit = self.root / f"etc/systemd/system/{USER_DATA_UNIT}"
+        unit.write_text(_USER_DATA_SERVICE)
         wants = self.root / "etc/systemd/system/multi-user.target.wants"
         wants.mkdir(parents=True, exist_ok=True)
         for name, target in (
             ("systemd-networkd.service", "/lib/systemd/system/systemd-networkd.service"),
-            ("rehearsal-user-data.service", "/etc/systemd/system/rehearsal-user-data.service"),
+            (USER_DATA_UNIT, f"/etc/systemd/system/{USER_DATA_UNIT}"),
         ):
             link = wants / name
             link.unlink(missing_ok=True)
@@ -84,10 +90,14 @@ class Host:
                 "--keep-unit",
                 "--quiet",
                 "--boot",
-                f"--machine={self.name}",
+                # The machine name makes the host side of its veth (vb-anb-NAME): prefixed, so that it
+                # never meets another container's on this machine.
+                f"--machine=anb-{self.name}",
                 f"--directory={self.root}",
                 f"--network-bridge={BRIDGE}",
-                "--console=passive",
+                # The console goes to the console log. Never "passive": its pseudo TTY is connected
+                # nowhere, so once its buffer fills every write to /dev/console blocks, PID 1's first.
+                "--console=read-only",
             ],
             stdin=subprocess.DEVNULL,
             stdout=console,
@@ -151,24 +161,51 @@ class Host:
         raise TimeoutError(f"{self.name} did not boot within {timeout:.0f} s")
 
     def journal(self, unit: str, lines: int = 200) -> str:
-        return self.run("journalctl", "-u", unit, "-o", "cat", "-n", str(lines), "--no-pager").stdout
+        """The last lines the unit's own processes wrote (not systemd's lines about it)."""
+        return self.run(
+            "journalctl", f"_SYSTEMD_UNIT={unit}.service", "-o", "cat", "-n", str(lines), "--no-pager"
+        ).stdout
 
     def output_log(self) -> str:
         path = self.root / "var/log/cloud-init-output.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def stop(self, timeout: float = 60) -> None:
-        """Power off (systemd stops every unit in order), then make sure nspawn is gone."""
+    def stop(self, timeout: float = 120) -> None:
+        """Power off (systemd stops every unit in order), then make sure nspawn and the container are
+        gone: a container whose nspawn was killed keeps running under this machine's PID 1, with its
+        veth, unless its own PID 1 is killed too (which takes every process of its namespace)."""
         if self._process is None:
             return
+        leader = self._leader_identity()
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)  # nspawn asks PID 1 to power off
             try:
                 self._process.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
+                self._process.send_signal(signal.SIGTERM)  # a second one: terminate at once
+                try:
+                    self._process.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self._process.pid, signal.SIGKILL)
+                    self._process.wait()
+        if leader is not None and _identity(leader[0]) == leader:
+            os.kill(leader[0], signal.SIGKILL)
         self._process = None
+
+    def _leader_identity(self) -> tuple[int, str] | None:
+        try:
+            pid = self.leader()
+        except (LookupError, OSError):
+            return None
+        return _identity(pid)
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _identity(pid: int) -> tuple[int, str] | None:
+    """A process by its id and start time, so that a reused id is never taken for it."""
+    try:
+        return pid, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None

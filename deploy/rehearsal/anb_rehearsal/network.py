@@ -16,6 +16,9 @@ BRIDGE = "anb-rehearsal0"
 GATEWAY = "10.77.0.1"
 PREFIX = 24
 IMDS_ADDRESS = "169.254.169.254"
+# The harness on the bridge plays the load balancer: its address stands for the network stack's public
+# subnets (the PublicSubnetCidrs export), the only peers whose X-Forwarded-For the gateway believes.
+PUBLIC_SUBNETS = f"{GATEWAY}/32"
 
 
 def host_address(index: int) -> str:

@@ -1,7 +1,8 @@
 """Everything the hosts talk to, on this machine: moto (S3, SQS, Secrets Manager, SSM, STS,
 CloudWatch, CloudWatch Logs, Auto Scaling, plus EC2 and IAM for the groups and roles), the IMDS and
 CloudFormation stand-ins, and the embedded PostgreSQL behind RDS's address, with the master user the
-stack's secret names, as RDS creates it."""
+stack's secret names, as RDS creates it, and TLS only: a certificate for that address from a CA made
+for this run, whose certificate the release carries where it carries RDS's bundle."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import trustme
+
 from anb_devstack.moto import MotoServer, free_port
+from anb_devstack.pgtls import TlsTerminator
 from anb_devstack.postgres import POSTGRES_BIN_PATH, EmbeddedPostgres
 from anb_rehearsal import standins
 from anb_rehearsal.network import GATEWAY, IMDS_ADDRESS
@@ -39,7 +43,17 @@ class Platform:
         self.postgres.init()
         self.stack.callback(self.postgres.stop)
         self.postgres.start()
-        self.relay = standins.Relay((GATEWAY, RDS_PORT), ("127.0.0.1", self.postgres.port))
+        # The certificate names the address the hosts connect to (the stack's Database endpoint).
+        ca = trustme.CA(organization_name="ANB rehearsal RDS stand-in")
+        self.ca_pem = ca.cert_pem.bytes()
+        issued = ca.issue_cert(GATEWAY)
+        certificate, key = self.workdir / "rds-server.crt", self.workdir / "rds-server.key"
+        issued.cert_chain_pems[0].write_to_path(str(certificate))
+        issued.private_key_pem.write_to_path(str(key))
+        self.tls = TlsTerminator(free_port(), self.postgres.port, str(certificate), str(key))
+        self.tls.start()
+        self.stack.callback(self.tls.stop)
+        self.relay = standins.Relay((GATEWAY, RDS_PORT), ("127.0.0.1", self.tls.listen_port))
         self.stack.callback(self.relay.close)
 
     def create_master_user(self, secret: str) -> None:

@@ -52,14 +52,20 @@ class Stack:
         resources: dict[str, Any] = self.template["Resources"]
         return resources
 
-    def create(self, parameters: dict[str, str], database: tuple[str, int]) -> None:
-        """Every resource type the launch templates refer to, created in moto as CloudFormation would."""
+    def create(
+        self, parameters: dict[str, str], database: tuple[str, int], imports: dict[str, str] | None = None
+    ) -> None:
+        """Every resource type the launch templates refer to, created in moto as CloudFormation would;
+        ``imports`` are the network stack's exports (by name) that the template imports."""
         v = self.values
         v.update({"AWS::StackName": STACK, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, **parameters})
+        v.update({f"Import:{name}": value for name, value in (imports or {}).items()})
         for name, spec in self.template.get("Parameters", {}).items():
             if name not in v and "Default" in spec:
                 v[name] = str(spec["Default"])
-        s3, sqs, sm, iam = (client(x, self.endpoint) for x in ("s3", "sqs", "secretsmanager", "iam"))
+        s3, sqs, sm, iam, logs = (
+            client(x, self.endpoint) for x in ("s3", "sqs", "secretsmanager", "iam", "logs")
+        )
         for name, resource in self.resources.items():
             kind, props = resource["Type"], resource.get("Properties", {})
             if kind == "AWS::S3::Bucket":
@@ -77,6 +83,14 @@ class Stack:
                 arn = sm.create_secret(Name=f"{STACK}-{name}", SecretString=value)["ARN"]
                 v[name] = arn
                 self.secret_values[name] = value
+            elif kind == "AWS::Logs::LogGroup":
+                group = self._sub(props["LogGroupName"])
+                logs.create_log_group(logGroupName=group)
+                logs.put_retention_policy(
+                    logGroupName=group, retentionInDays=int(self._resolve(props["RetentionInDays"]))
+                )
+                v[name] = group
+                v[f"{name}.Arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*"
             elif kind == "AWS::IAM::Role":
                 role = f"{STACK}-{name}"
                 trust = {"Version": "2012-10-17", "Statement": []}
@@ -165,16 +179,28 @@ class Stack:
         return f"{first}\n{exports}{rest}"
 
     def _resolve(self, expression: Any) -> str:
+        if isinstance(expression, (str, int, float)):
+            return str(expression)
         if isinstance(expression, dict) and "Fn::GetAtt" in expression:
             resource, attribute = expression["Fn::GetAtt"]
             return self.values[f"{resource}.{attribute}"]
         if isinstance(expression, dict) and "Ref" in expression:
             return self.values[expression["Ref"]]
+        if isinstance(expression, dict) and "Fn::Sub" in expression:
+            return self._sub(expression)
         if isinstance(expression, dict) and "Fn::ImportValue" in expression:
-            name = expression["Fn::ImportValue"]
-            key = name["Fn::Sub"] if isinstance(name, dict) else name
-            return self.values[f"Import:{key}"]
+            return self.values[f"Import:{self._resolve(expression['Fn::ImportValue'])}"]
+        if isinstance(expression, dict) and "Fn::FindInMap" in expression:
+            mapping, key, attribute = (self._resolve(part) for part in expression["Fn::FindInMap"])
+            return str(self.template["Mappings"][mapping][key][attribute])
         raise KeyError(f"the rehearsal cannot resolve {expression!r}")
+
+    def _sub(self, expression: Any) -> str:
+        """A string form Fn::Sub (or a plain string) with the stack's values."""
+        text = expression["Fn::Sub"] if isinstance(expression, dict) else expression
+        if not isinstance(text, str):
+            raise KeyError(f"the rehearsal cannot resolve {expression!r}")
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: self.values[m.group(1)], text)
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -191,11 +217,20 @@ def publish(dist: Path, endpoint: str, bucket: str, version: str) -> None:
         )
 
 
-def newer_release(dist: Path, target: Path, label: str) -> Path:
-    """A copy of ``dist`` that names itself ``label`` (RELEASE), its SHA256SUMS rewritten."""
+RDS_CA_BUNDLE = "certs/rds-ca-bundle.pem"
+"""Where a release carries the CA bundle of RDS's certificates (make dist RDS_CA_BUNDLE=...)."""
+
+
+def release_copy(dist: Path, target: Path, files: dict[str, bytes], label: str | None = None) -> Path:
+    """A copy of ``dist`` with ``files`` added or replaced (and naming itself ``label`` in RELEASE when
+    given), its SHA256SUMS rewritten: what `make dist` would have built with them."""
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(dist, target)
-    (target / "RELEASE").write_text(label + "\n")
+    for name, data in files.items():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_bytes(data)
+    if label is not None:
+        (target / "RELEASE").write_text(label + "\n")
     lines = []
     for path in sorted(
         (p for p in target.rglob("*") if p.is_file() and p.name != "SHA256SUMS"),

@@ -1,5 +1,7 @@
 """Stand-ins for what moto does not serve: the instance metadata service, CloudFormation's
-SignalResource, and RDS's address (a relay to the embedded PostgreSQL, which listens on 127.0.0.1).
+SignalResource, and RDS's address (a relay to the embedded PostgreSQL, which listens on 127.0.0.1,
+through a TLS terminator: RDS for PostgreSQL 15 and later has ``rds.force_ssl=1``, so a client that
+does not ask for TLS is refused, as there).
 
 IMDSv2 as EC2 has it with ``HttpTokens: required`` and ``HttpPutResponseHopLimit: 1``: a GET without
 a token is refused (401), the token's PUT is answered with IP TTL 1, so a process one router away
@@ -13,6 +15,7 @@ import contextlib
 import json
 import secrets
 import socket
+import struct
 import threading
 import time
 import urllib.parse
@@ -140,13 +143,26 @@ def cloudformation(registry: Registry, address: str) -> ThreadingHTTPServer:
     return serve(_CloudFormation, registry, address, 0)
 
 
+_SSL_REQUEST = struct.pack("!ii", 8, 80877103)
+_GSSENC_REQUEST = struct.pack("!ii", 8, 80877104)
+
+
+def _refusal(message: str) -> bytes:
+    """A PostgreSQL ErrorResponse (FATAL, 28000 invalid authorization), as RDS answers."""
+    fields = b"SFATAL\0VFATAL\0C28000\0M" + message.encode() + b"\0\0"
+    return b"E" + struct.pack("!i", len(fields) + 4) + fields
+
+
 class Relay:
-    """TCP relay from ``listen`` to ``target``: RDS's address in front of the embedded PostgreSQL."""
+    """TCP relay from ``listen`` (RDS's address) to ``target`` (the TLS terminator in front of the
+    embedded PostgreSQL) for clients that ask for TLS; the others get RDS's refusal."""
 
     def __init__(self, listen: tuple[str, int], target: tuple[str, int]) -> None:
         self._target = target
         self._server = socket.create_server(listen, reuse_port=False)
         self._closed = False
+        self.refused_plain = 0
+        """Connections refused because they did not ask for TLS."""
         threading.Thread(target=self._accept, daemon=True, name="pg-relay").start()
 
     def _accept(self) -> None:
@@ -157,9 +173,28 @@ class Relay:
                 return
             threading.Thread(target=self._pair, args=(client,), daemon=True).start()
 
+    @staticmethod
+    def _read(sock: socket.socket, size: int) -> bytes:
+        data = b""
+        while len(data) < size and (chunk := sock.recv(size - len(data))):
+            data += chunk
+        return data
+
     def _pair(self, client: socket.socket) -> None:
         try:
+            client.settimeout(30)
+            first = self._read(client, 8)
+            if first == _GSSENC_REQUEST:
+                client.sendall(b"N")  # no GSSAPI encryption, as on RDS; TLS may be asked next
+                first = self._read(client, 8)
+            if first != _SSL_REQUEST:
+                self.refused_plain += 1
+                client.sendall(_refusal("no pg_hba.conf entry for this host, SSL off (rds.force_ssl)"))
+                client.close()
+                return
+            client.settimeout(None)
             upstream = socket.create_connection(self._target, timeout=5)
+            upstream.sendall(first)
         except OSError:
             client.close()  # the database is down: the client sees its connection closed
             return
