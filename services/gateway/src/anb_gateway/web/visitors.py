@@ -130,7 +130,6 @@ async def _video(request: Request[Any, Any, Any], web: Web, pool: PoolDep, raw_i
         "video_id": str(video_id),
         "username": owner.username,
         "city": owner.city,
-        "mine": mine,
         # Only what a visitor may see of the owner's detail: never original_url.
         **{
             name: detail.get(name)
