@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
-from site_kit import PASSWORD, SCREENSHOTS, Site, new_context
+from site_kit import PASSWORD, PHONE, SCREENSHOTS, Site, api_account, new_context
+
+from anb_devstack.clips import make_clip
 
 CITY = "Barranquilla"
 TITLE = "Triple sobre la bocina"
@@ -113,3 +115,29 @@ async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, cli
     finally:
         await player.close()
         await fan.close()
+
+
+async def test_the_upload_page_refuses_a_clip_before_sending_a_byte(
+    browser: Browser, site: Site, tmp_path: Path
+) -> None:
+    account = await api_account(site, "Lucas", "Henao", "Pereira")
+    short = make_clip(
+        tmp_path / "corta.mp4", width=1280, height=720, seconds=5, fps=10, options={"crf": "40"}
+    )
+    context = await new_context(browser, site, PHONE)
+    try:
+        await context.add_cookies([{"name": "anb_session", "value": account.token, "url": site.url}])
+        page = await context.new_page()
+        sent: list[str] = []
+        page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+        await page.goto("/upload")
+        await page.get_by_label("Título").fill("Muy corta")
+        await page.get_by_label("Video", exact=True).set_input_files(short)
+        await expect(page.locator("#file-check")).to_have_text(
+            "El video dura 5,0 s; debe durar al menos 20 s."
+        )
+        await page.get_by_role("button", name="Subir").click()
+        await expect(page.get_by_label("Video", exact=True)).to_be_focused()
+        assert sent == []
+    finally:
+        await context.close()
