@@ -3,6 +3,7 @@
 (function () {
   "use strict";
 
+  var HIDE_AFTER_MS = 1500;
   var video = document.getElementById("player");
   if (video) {
     setUpHls(video);
@@ -49,6 +50,7 @@
         if (!cues.length) return;
         box.hidden = false;
         var dragging = false;
+        var hideTimer = null;
         function sync() {
           if (!dragging && video.duration) {
             range.max = String(video.duration);
@@ -60,6 +62,7 @@
         function show(seconds, x) {
           var cue = find(cues, seconds);
           if (!cue) return;
+          clearTimeout(hideTimer);
           preview.style.backgroundImage = 'url("' + cue.url.replace(/"/g, "%22") + '")';
           preview.style.backgroundPosition = -cue.x + "px " + -cue.y + "px";
           preview.style.width = cue.w + "px";
@@ -78,9 +81,14 @@
           show(seconds, position(seconds));
           video.currentTime = seconds;
         });
+        // A drag ends with "change"; so does every arrow key press, where the thumbnail must stay up long
+        // enough to be seen: it goes a moment after the last move, whichever moved the range.
         range.addEventListener("change", function () {
           dragging = false;
-          preview.hidden = true;
+          clearTimeout(hideTimer);
+          hideTimer = setTimeout(function () {
+            preview.hidden = true;
+          }, HIDE_AFTER_MS);
         });
         range.addEventListener("pointermove", function (event) {
           var rect = range.getBoundingClientRect();
