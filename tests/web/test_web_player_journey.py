@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
-from site_kit import PASSWORD, PHONE, SCREENSHOTS, Site, api_account, new_context
+from site_kit import PASSWORD, PHONE, SCREENSHOTS, Site, api_account, new_context, tus_offered
 
 from anb_devstack.clips import make_clip
 
@@ -61,6 +61,9 @@ async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, cli
         await expect(page.get_by_role("status")).to_have_text("¡Bienvenido! Tu cuenta está lista.")
 
         await page.get_by_role("link", name="Subir video").click()
+        # Resumable (tus) where the gateway offers /api/uploads/, else the one-request upload.
+        transport = "tus" if tus_offered(site) else "single"
+        await expect(page.locator("#upload-form")).to_have_attribute("data-transport", transport)
         await page.get_by_label("Título").fill(TITLE)
         await page.get_by_label("Video", exact=True).set_input_files(clip)
         # Checked in the browser from the file's metadata, before any byte is sent.
@@ -83,6 +86,12 @@ async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, cli
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=SCREENSHOTS / "my-videos.png", full_page=True)
 
+        poster_form = row.locator(".poster-form")
+        if await poster_form.count():  # once the gateway has POST /api/videos/{id}/poster
+            await poster_form.get_by_role("spinbutton").fill("3")
+            await poster_form.get_by_role("button", name="Cambiar portada").click()
+            await expect(page.get_by_role("status").first).to_have_text("Portada actualizada.")
+            row = page.locator(".video-row", has_text=TITLE)
         await row.get_by_role("button", name="Publicar para votación").click()
         await expect(page.locator(".video-row", has_text=TITLE)).to_contain_text("Publicado · 0 votos")
         video_url = (

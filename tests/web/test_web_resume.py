@@ -6,20 +6,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
-from site_kit import Site, api_account, new_context
+from site_kit import Site, api_account, new_context, tus_offered
 
 from anb_devstack.clips import make_clip
 
 # Slow enough that the test sees the upload part-way, fast enough to end in seconds.
 UPLOAD_BYTES_PER_S = 3_000_000
-
-
-def _tus_offered(site: Site) -> bool:
-    answer = httpx.options(site.api + "/uploads/", timeout=30)
-    return answer.status_code in (200, 204) and "tus-version" in answer.headers
 
 
 async def _send(page: Page, clip: Path) -> None:
@@ -33,7 +27,7 @@ async def _send(page: Page, clip: Path) -> None:
 async def test_an_interrupted_upload_resumes_after_a_reload(
     browser: Browser, site: Site, tmp_path: Path
 ) -> None:
-    if not _tus_offered(site):
+    if not tus_offered(site):
         pytest.skip(
             "needs tus at /api/uploads/ (issue 18): OPTIONS /api/uploads/ does not answer Tus-Version"
         )

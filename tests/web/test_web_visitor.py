@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from playwright.async_api import Browser, expect
 from site_kit import SCREENSHOTS, Published, Site, new_context
@@ -21,6 +22,10 @@ async def test_visitor_filters_opens_and_plays(browser: Browser, site: Site, pub
         await expect(page.get_by_role("heading", level=1)).to_have_text("Videos publicados de Medellín")
         card = page.locator(".card", has_text=published.title)
         await expect(card).to_contain_text(f"{published.owner.name} · Medellín")
+        poster = card.locator("img.poster")
+        if await poster.count():  # once the API gives poster_url: the card shows the picture
+            await expect(poster).to_have_js_property("complete", True)
+            assert await poster.evaluate("img => img.naturalWidth") > 0
         await expect(card.locator(".count")).to_have_text("0 votos")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=SCREENSHOTS / "gallery.png", full_page=True)
@@ -38,6 +43,22 @@ async def test_visitor_filters_opens_and_plays(browser: Browser, site: Site, pub
         assert og["video"] == f"{site.url}/videos/{published.video_id}/video.mp4"
 
         video = page.locator("video#player")
+        if await video.get_attribute("poster"):  # once the API gives poster_url: the share card shows it
+            og_image = page.locator('meta[property="og:image"]')
+            assert (
+                await og_image.get_attribute("content")
+                == f"{site.url}/videos/{published.video_id}/poster.jpg"
+            )
+            async with httpx.AsyncClient(follow_redirects=True, timeout=30) as client:
+                picture = await client.get(f"{site.url}/videos/{published.video_id}/poster.jpg")
+            assert picture.content.startswith(b"\xff\xd8"), picture.status_code  # a JPEG
+        if await video.get_attribute("data-storyboard"):  # once the API gives storyboard_url
+            scrub = page.get_by_label("Posición en el video")
+            await expect(scrub).to_be_visible()
+            await scrub.hover()
+            preview = page.locator("#scrub-preview")
+            await expect(preview).to_be_visible()
+            assert "url(" in await preview.evaluate("node => node.style.backgroundImage")
         hls = await video.get_attribute("data-hls")
         await video.evaluate("v => { v.muted = true; return v.play(); }")
         await page.wait_for_function(
