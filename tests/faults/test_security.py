@@ -46,8 +46,13 @@ from anb_devstack.running import RunningPlatform
 pytestmark = pytest.mark.slow
 
 SETTLE_S = 240.0
+# Every name after the video id is the platform's own: the original's extension from the sniffed
+# container, and the derivatives' fixed names (anb_common.keys, anb_transcoder.hls).
 _KEY = re.compile(
-    r"^(uploads/[0-9a-f-]{36}\.(mp4|mov|webm|mkv)|processed/[0-9a-f-]{36}\.mp4|resources/[a-z]+\.png)$"
+    r"^(uploads/[0-9a-f-]{36}\.(mp4|mov|webm|mkv)|processed/[0-9a-f-]{36}\.mp4"
+    r"|processed/[0-9a-f-]{36}/(poster-\d+\.jpg|storyboard\.vtt|sprite\.jpg"
+    r"|hls/(index\.m3u8|init\.mp4|segment-\d+\.m4s))"
+    r"|resources/[a-z]+\.png)$"
 )
 
 

@@ -149,10 +149,12 @@ async def test_a_reconnect_with_last_event_id_gets_only_what_it_missed(
     await db.execute("UPDATE videos SET progress = 80 WHERE id = $1", moving)
     async with listening(client, player.auth, last_event_id=last) as resumed:
         missed = await snapshot_of(resumed, 2)
-    assert [(got.data["video_id"], got.data["progress"]) for got in missed] == [
-        (str(moving), 70),
-        (str(moving), 80),
-    ]
+    # Only the moving video's two changes, not a snapshot of both videos. Each event carries the row as
+    # the gateway read it on the notice, so on a busy machine the first may already read 80.
+    assert [got.data["video_id"] for got in missed] == [str(moving), str(moving)]
+    progress = [got.data["progress"] for got in missed]
+    assert progress[-1] == 80, progress
+    assert progress[0] in (70, 80), progress
     assert min(ids(resumed)) > int(last)
     # An id this process never sent (or no longer holds) cannot be resumed from: the snapshot again.
     for unknown in ("1", "not-a-number", str(int(last) + 10**9)):

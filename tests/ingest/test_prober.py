@@ -90,7 +90,9 @@ async def test_no_more_probes_run_at_once_than_the_setting_allows(clip: Callable
     finally:
         stop.set()
         watcher.join()
-    assert most == 2
+    # The bound is the rule. Whether the watcher saw two at once depends on how busy the machine is
+    # (a probe lasts tens of milliseconds), so seeing one is not a failure.
+    assert 1 <= most <= 2
 
 
 # --- the real process, under the unit's MemoryMax --------------------------------------------------
