@@ -15,6 +15,36 @@ UPLOADS_PATH = "/internal/uploads"
 """Where the gateway sends each upload body (a multipart form, as the player sent it)."""
 
 
+TUS_PATH = "/internal/tus"
+"""Where the gateway relays each resumable (tus) upload request: ``POST`` here creates an upload,
+``HEAD``/``PATCH``/``DELETE`` go to ``tus_path(upload_id)``."""
+
+TUS_VERSION = "1.0.0"
+"""The tus protocol version spoken (``Tus-Resumable``, ``Tus-Version``)."""
+TUS_EXTENSIONS = ("creation", "creation-with-upload", "termination", "expiration", "checksum")
+TUS_CHECKSUM_ALGORITHMS = ("sha1", "sha256")
+TUS_CONTENT_TYPE = "application/offset+octet-stream"
+
+VIDEO_STATUS_HEADER = "ANB-Video-Status"
+"""On the PATCH that completes an upload: the video now exists, with this status (``uploaded``)."""
+
+TUS_RESPONSE_HEADERS = (
+    "Tus-Resumable",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Expires",
+    "Upload-Metadata",
+    "Cache-Control",
+    VIDEO_STATUS_HEADER,
+)
+"""What ingest answers a tus request with that the gateway passes on (the Location it rewrites)."""
+
+
+def tus_path(upload_id: uuid.UUID) -> str:
+    """The internal URL path of one resumable upload (its id is the video's id to be)."""
+    return f"{TUS_PATH}/{upload_id}"
+
+
 class UploadAccepted(msgspec.Struct, frozen=True):
     """HTTP 202: the video is recorded and its job enqueued (or in the outbox)."""
 

@@ -25,6 +25,17 @@ def upload_key(video_id: uuid.UUID, extension: str) -> str:
     return f"{UPLOADS_PREFIX}{video_id}.{extension}"
 
 
+def tail_prefix(video_id: uuid.UUID) -> str:
+    """Where a resumable upload keeps the bytes after its last whole part between two PATCHes."""
+    return f"{UPLOADS_PREFIX}{video_id}.tail-"
+
+
+def tail_key(video_id: uuid.UUID, end: int) -> str:
+    """The tail that ends at byte ``end`` of the upload: each tail gets a key of its own, so that one
+    being written never overwrites the one the upload's row names."""
+    return f"{tail_prefix(video_id)}{end}"
+
+
 def processed_key(video_id: uuid.UUID) -> str:
     return f"{PROCESSED_PREFIX}{video_id}.mp4"
 

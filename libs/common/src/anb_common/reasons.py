@@ -61,6 +61,37 @@ class UploadRule(enum.StrEnum):
     be sent again."""
 
 
+class TusRule(enum.StrEnum):
+    """Why ingest refuses a resumable (tus) upload request, with its HTTP status; a rule the clip
+    itself breaks is an ``UploadRule`` (400, and the upload is terminated)."""
+
+    VERSION = "tus_version"
+    """HTTP 412: ``Tus-Resumable`` is missing or names a version other than ``version``."""
+    HEADER = "tus_header"
+    """HTTP 400: ``header`` is missing or malformed (``Upload-Length``, ``Upload-Offset``,
+    ``Upload-Metadata``, ``Upload-Checksum``)."""
+    CONTENT_TYPE = "tus_content_type"
+    """HTTP 415: a body that is not ``application/offset+octet-stream``."""
+    CHECKSUM_ALGORITHM = "tus_checksum_algorithm"
+    """HTTP 400: ``algorithm`` is none of ``supported``."""
+    CHECKSUM_MISMATCH = "tus_checksum_mismatch"
+    """HTTP 460: the body does not match its ``Upload-Checksum``; the offset did not move."""
+    OFFSET_MISMATCH = "tus_offset_mismatch"
+    """HTTP 409: ``Upload-Offset`` is not the upload's ``offset``."""
+    BEYOND_LENGTH = "tus_beyond_length"
+    """HTTP 413: the body would carry the upload past its ``length``."""
+    LOCKED = "tus_locked"
+    """HTTP 423: another request is writing the same upload."""
+    NOT_FOUND = "tus_not_found"
+    """HTTP 404: no such upload for this player (never created, terminated, swept, or another's)."""
+    EXPIRED = "tus_expired"
+    """HTTP 410: the upload expired (``expired_at``) and is being removed."""
+    TOO_MANY = "tus_too_many"
+    """HTTP 429: the player already has ``max`` uploads in progress."""
+    TITLE_MISSING = "tus_title_missing"
+    """HTTP 400: ``Upload-Metadata`` has no ``title``."""
+
+
 class ProcessingFailure(enum.StrEnum):
     """Why the transcoder marked a video ``failed``, with the values it stores."""
 

@@ -20,10 +20,12 @@ from anb_gateway.controllers.docs import openapi_json
 from anb_gateway.controllers.events import EventsController
 from anb_gateway.controllers.health import RELEASE, health, live
 from anb_gateway.controllers.public import PublicController
+from anb_gateway.controllers.uploads import UploadsController
 from anb_gateway.controllers.videos import VideosController
 from anb_gateway.middleware import EdgeMiddleware
 from anb_gateway.runtime import Runtime
 from anb_gateway.settings import GatewaySettings
+from anb_gateway.tus_relay import TUS_EXPOSED_HEADERS
 from anb_gateway.web import routes as web
 
 _DESCRIPTION = """API pública de ANB Video: cuentas de jugadores, carga de videos (procesados de forma
@@ -59,7 +61,12 @@ def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar
         finally:
             await runtime.close()
 
-    cors = CORSConfig(allow_origins=settings.http.cors_origins) if settings.http.cors_origins else None
+    cors = (
+        # A tus client in the browser reads the upload's URL and offsets from these headers.
+        CORSConfig(allow_origins=settings.http.cors_origins, expose_headers=list(TUS_EXPOSED_HEADERS))
+        if settings.http.cors_origins
+        else None
+    )
     site = web.WebApp(settings, runtime.tokens)
     app = Litestar(
         route_handlers=[
@@ -70,6 +77,7 @@ def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar
             VideosController,
             EventsController,
             PublicController,
+            UploadsController,
             # The web app: everything outside /api, with its own guard (CSRF), headers and error pages.
             site.router,
         ],

@@ -27,6 +27,7 @@ from anb_gateway.runtime import Runtime
 from anb_gateway.schemas.videos import VideoSummary
 from anb_gateway.storage import Storage
 from anb_gateway.tokens import Tokens
+from anb_gateway.tus_relay import TusRelay
 from anb_gateway.upload import IngestProxy
 
 PoolDep: TypeAlias = NamedDependency[SkipValidation[Pool]]
@@ -37,6 +38,8 @@ ListingsDep: TypeAlias = NamedDependency[SkipValidation[OwnerListings[list[Video
 """Players' own listings kept in memory, as ``listings``."""
 IngestDep: TypeAlias = NamedDependency[SkipValidation[IngestProxy]]
 """The upload relay to ingest, as ``ingest``."""
+TusDep: TypeAlias = NamedDependency[SkipValidation[TusRelay]]
+"""The relay of resumable (tus) uploads to ingest, as ``tus``."""
 TokensDep: TypeAlias = NamedDependency[SkipValidation[Tokens]]
 """Access tokens (issue, verify), as ``tokens``."""
 PasswordsDep: TypeAlias = NamedDependency[SkipValidation[Passwords]]
@@ -70,6 +73,9 @@ def providers(runtime: Runtime) -> dict[str, Provide]:
     def tokens() -> Tokens:
         return runtime.tokens
 
+    def tus() -> TusRelay:
+        return runtime.tus
+
     def passwords() -> Passwords:
         return runtime.passwords
 
@@ -82,7 +88,7 @@ def providers(runtime: Runtime) -> dict[str, Provide]:
     def readiness() -> Readiness:
         return runtime.readiness
 
-    values = (pool, storage, listings, ingest, tokens, passwords, login_attempts, events, readiness)
+    values = (pool, storage, listings, ingest, tus, tokens, passwords, login_attempts, events, readiness)
     return {value.__name__: Provide(value, sync_to_thread=False) for value in values}
 
 

@@ -27,6 +27,7 @@ from anb_gateway.settings import GatewaySettings
 from anb_gateway.stopping import on_stop_signal
 from anb_gateway.storage import S3Storage, Storage
 from anb_gateway.tokens import Tokens
+from anb_gateway.tus_relay import TusRelay
 from anb_gateway.upload import IngestProxy
 
 
@@ -45,6 +46,13 @@ class Runtime:
         self._s3 = S3Storage(Aws(settings.aws), settings.http.presign_expiry_s)
         self.storage: Storage = self._s3
         self.ingest = IngestProxy(
+            settings.ingest_url,
+            signing_keys.internal_key(settings.security),
+            settings.upload,
+            settings.http,
+            metrics,
+        )
+        self.tus = TusRelay(
             settings.ingest_url,
             signing_keys.internal_key(settings.security),
             settings.upload,
@@ -77,6 +85,7 @@ class Runtime:
         self._pool = await db.create_pool(settings.db)
         await self._s3.start()
         await self.ingest.start()
+        await self.tus.start()
         self.events.start(self.pool)
         self._undo_stop_signal = on_stop_signal(self.events.stop_streams)
         self._feed.start()
@@ -91,6 +100,7 @@ class Runtime:
         await self._feed.close()
         await self.events.close()
         await self.ingest.close()
+        await self.tus.close()
         await self._s3.close()
         if self._pool is not None:
             await self._pool.close()

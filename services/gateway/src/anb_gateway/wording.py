@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 
-from anb_common.reasons import ProcessingFailure, Reason, UploadRule, Value, decode
+from anb_common.reasons import ProcessingFailure, Reason, TusRule, UploadRule, Value, decode
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,60 @@ def upload_refusal(reason: Reason) -> str:
         log.warning("no wording for upload rule %r (values %r)", reason.code, reason.values)
         return UPLOAD_REFUSED
     return render(_Figures(reason.values))
+
+
+# --- Resumable uploads (TusRule) -------------------------------------------------------------------
+
+
+def tus_refusal(reason: Reason) -> str:
+    """The ``detail`` of a resumable upload request ingest refused: its own rules (offsets, leases,
+    headers) or a rule the clip breaks, worded as the one-request upload's."""
+    render = _TUS_RULES.get(reason.code)
+    return upload_refusal(reason) if render is None else render(_Figures(reason.values))
+
+
+def _offset_mismatch(figures: _Figures) -> str:
+    offset = figures.number("offset")
+    where = f"; continúe desde el byte {offset}" if offset is not None else ""
+    return f"Upload-Offset: no coincide con lo que la carga ya tiene guardado{where}."
+
+
+def _checksum_algorithm(figures: _Figures) -> str:
+    supported = figures.text("supported") or "sha1, sha256"
+    return f"Upload-Checksum: algoritmo no admitido; use uno de: {supported.replace(',', ', ')}."
+
+
+def _too_many_in_progress(figures: _Figures) -> str:
+    most = figures.number("max")
+    count = f"{most} cargas" if most else "el máximo de cargas"
+    return f"Ya tiene {count} en curso; termine o cancele alguna e intente de nuevo."
+
+
+def _beyond_length(figures: _Figures) -> str:
+    length = figures.number("length")
+    declared = f" ({length} bytes)" if length else ""
+    return f"El fragmento llevaría la carga más allá de su Upload-Length{declared}."
+
+
+_TUS_RULES: dict[str, Callable[[_Figures], str]] = {
+    TusRule.VERSION: lambda _: "Tus-Resumable: esta API habla tus 1.0.0; envíe Tus-Resumable: 1.0.0.",
+    TusRule.HEADER: lambda f: f"{f.text('header') or 'Encabezado tus'}: falta o no es válido.",
+    TusRule.CONTENT_TYPE: lambda _: "Content-Type: debe ser application/offset+octet-stream.",
+    TusRule.CHECKSUM_ALGORITHM: _checksum_algorithm,
+    TusRule.CHECKSUM_MISMATCH: lambda _: (
+        "Upload-Checksum: los bytes recibidos no coinciden con la suma de verificación; no se guardaron. "
+        "Envíe de nuevo ese fragmento."
+    ),
+    TusRule.OFFSET_MISMATCH: _offset_mismatch,
+    TusRule.BEYOND_LENGTH: _beyond_length,
+    TusRule.LOCKED: lambda _: "Otra solicitud está enviando esta carga; intente de nuevo en unos segundos.",
+    TusRule.NOT_FOUND: lambda _: "Carga no encontrada.",
+    TusRule.EXPIRED: lambda _: "La carga expiró y se eliminó; empiece una nueva.",
+    TusRule.TOO_MANY: _too_many_in_progress,
+    TusRule.TITLE_MISSING: lambda _: (
+        "Upload-Metadata: falta el título (title, en base64, de 1 a 200 caracteres)."
+    ),
+}
 
 
 # --- The transcoder's failures (ProcessingFailure) ------------------------------------------------

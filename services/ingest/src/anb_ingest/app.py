@@ -26,6 +26,7 @@ from anb_common.request_context import App, RequestContext
 from anb_ingest.errors import DependencyUnavailable, UploadRejected
 from anb_ingest.runtime import Runtime
 from anb_ingest.settings import IngestSettings
+from anb_ingest.tus.routes import ROUTES as TUS_ROUTES
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def create_app(settings: IngestSettings | None = None) -> Litestar:
     logs.configure("ingest")
     runtime = Runtime(settings)
     return Litestar(
-        route_handlers=[live, health, upload],
+        route_handlers=[live, health, upload, *TUS_ROUTES],
         lifespan=[runtime.lifespan],
         middleware=[_request_context],
         # Any exception that is not an HTTP answer, and the HTTP answers 500.

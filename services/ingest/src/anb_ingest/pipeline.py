@@ -104,10 +104,11 @@ class Pipeline:
             raise DependencyUnavailable(str(exc)) from exc
         finally:
             reader.close()
-        await self._publish_now(outbox_id)
+        await self.publish_now(outbox_id)
         return video
 
-    async def _publish_now(self, outbox_id: int) -> None:
+    async def publish_now(self, outbox_id: int) -> None:
+        """Put a committed video's job on the queue before answering (the relay retries a miss)."""
         try:
             await self._outbox.publish_one(
                 self._queue, outbox_id, lock_timeout_s=self._options.publish_timeout_s

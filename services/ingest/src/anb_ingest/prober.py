@@ -80,21 +80,27 @@ class Prober:
         child.start()
         child.join()
 
-    async def probe(self, path: Path) -> MediaFacts:
+    async def probe(self, path: Path, *, duration_known: bool = True) -> MediaFacts:
         """The facts of the local video ``path`` once it passes every media rule; ``UploadRejected``
-        otherwise (also when it would take more memory or time than a probe may)."""
+        otherwise (also when it would take more memory or time than a probe may).
+
+        ``duration_known=False`` for the first bytes of a resumable upload whose container does not
+        state the clip's duration: the duration rule waits for the whole file."""
+        limits = self._limits
+        if not duration_known:
+            limits = limits.model_copy(update={"min_duration_s": 0.0, "max_duration_s": math.inf})
         async with self._slots:
-            answer = await self._run(path)
+            answer = await self._run(path, limits)
         if answer.facts is not None:
             return answer.facts
         reason = answer.reason or Reason(UploadRule.UNDECODABLE)
         raise UploadRejected(reason.code, answer.detail, **reason.values)
 
-    async def _run(self, path: Path) -> _Answer:
+    async def _run(self, path: Path, limits: UploadLimits) -> _Answer:
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(
             target=_probe_in_child,
-            args=(sender, path, self._limits, self._memory_bytes, self._timeout_s),
+            args=(sender, path, limits, self._memory_bytes, self._timeout_s),
             name="anb-probe",
             daemon=True,
         )

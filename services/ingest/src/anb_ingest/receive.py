@@ -90,7 +90,7 @@ class UploadReader:
         title: str | None = None
         file_seen = False
         events = parse_form(
-            _guarded(body, self._limits, self._options),
+            guarded(body, self._limits, self._options),
             self._content_type,
             max_field_bytes=self._options.max_field_bytes,
         )
@@ -215,7 +215,7 @@ def _too_large(limits: UploadLimits) -> UploadRejected:
     )
 
 
-async def _guarded(
+async def guarded(
     body: AsyncIterator[bytes], limits: UploadLimits, options: IngestOptions
 ) -> AsyncIterator[bytes]:
     """The body, refused as soon as it passes the size limit (a chunked body declares no length), or

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,10 +26,18 @@ class NewVideo:
     """The upload request's id, published with the job (a message attribute)."""
 
 
-async def record(sessions: async_sessionmaker[AsyncSession], video: NewVideo) -> int:
-    """Insert the video (status ``uploaded``) and its pending job message; return the outbox id."""
+async def record(
+    sessions: async_sessionmaker[AsyncSession],
+    video: NewVideo,
+    also: Callable[[AsyncSession], Awaitable[None]] | None = None,
+) -> int:
+    """Insert the video (status ``uploaded``) and its pending job message; return the outbox id.
+    ``also`` runs in the same transaction (a resumable upload's row goes with it: one or the other
+    exists, never both or neither)."""
     body = messages.encode(messages.JobMessage.for_upload(video.video_id, video.key))
     async with sessions.begin() as session:
+        if also is not None:
+            await also(session)
         facts = video.facts
         session.add(
             Video(

@@ -26,6 +26,9 @@ from anb_ingest.prober import Prober
 from anb_ingest.recovery import recover
 from anb_ingest.s3store import S3UploadStore
 from anb_ingest.settings import IngestOptions, IngestSettings
+from anb_ingest.tus.s3 import S3TusStorage
+from anb_ingest.tus.service import TusService
+from anb_ingest.tus.state import UploadStates
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,17 @@ async def _recover_periodically(
             log.exception("upload recovery round failed")
 
 
+async def _sweep_periodically(service: TusService, interval_s: float) -> None:
+    # The first round at once: it frees the leases a crashed predecessor on this host held.
+    while True:
+        try:
+            await service.sweep()
+        except Exception:
+            # The next round tries again; the bucket's lifecycle rule is the backstop meanwhile.
+            log.exception("resumable uploads sweep failed")
+        await asyncio.sleep(interval_s)
+
+
 class Runtime:
     def __init__(self, settings: IngestSettings) -> None:
         self.settings = settings
@@ -52,6 +66,7 @@ class Runtime:
         self.seen_nonces = identity.SeenNonces()
         self.metrics = Metrics()
         self._pipeline: Pipeline | None = None
+        self._tus: TusService | None = None
         self._readiness: Readiness | None = None
 
     @property
@@ -59,6 +74,12 @@ class Runtime:
         if self._pipeline is None:
             raise RuntimeError("the ingest runtime is not started")
         return self._pipeline
+
+    @property
+    def tus(self) -> TusService:
+        if self._tus is None:
+            raise RuntimeError("the ingest runtime is not started")
+        return self._tus
 
     @property
     def readiness(self) -> Readiness:
@@ -118,6 +139,19 @@ class Runtime:
                 backoff_cap_s=options.relay_backoff_cap_s,
                 grace_s=options.relay_grace_s,
             )
+            self._tus = TusService(
+                states=UploadStates(sessions, lease_s=options.tus_lease_s),
+                storage=S3TusStorage(s3, settings.aws.bucket),
+                prober=prober,
+                pipeline=self._pipeline,
+                sessions=sessions,
+                limits=settings.upload,
+                options=options,
+                metrics=self.metrics,
+            )
+            sweeper = asyncio.create_task(
+                _sweep_periodically(self._tus, options.tus_sweep_interval_s), name="tus-sweeper"
+            )
             task = asyncio.create_task(relay.run(), name="outbox-relay")
             janitor = asyncio.create_task(
                 _recover_periodically(options.temp_dir, store, sessions, options), name="upload-recovery"
@@ -128,9 +162,11 @@ class Runtime:
                 yield
             finally:
                 watch.cancel()
+                sweeper.cancel()
                 janitor.cancel()
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
                 self._pipeline = None
+                self._tus = None
                 self._readiness = None

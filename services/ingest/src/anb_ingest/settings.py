@@ -57,6 +57,17 @@ class IngestOptions(BaseSettings):
     sqs_endpoint_url: str | None = None
     """SQS endpoint when it differs from ANB_AWS_ENDPOINT_URL (e.g. a separate interface endpoint);
     unset means the shared one."""
+    tus_expiry_s: float = Field(default=24 * 3600, gt=0)
+    """How long a resumable upload may take from its creation before it is removed: a day, like
+    the bucket's rule that aborts multipart uploads a day old (its backstop)."""
+    tus_max_in_progress: int = Field(default=3, ge=1)
+    """Resumable uploads one player may have in progress (created, not finished or expired); one
+    more gets 429, so that nobody piles up parts and tails in storage."""
+    tus_lease_s: float = Field(default=20.0, gt=0)
+    """How long a PATCH's hold on its upload lasts unless renewed (a third of it): shorter frees a
+    crashed writer's upload sooner, longer survives a slower database."""
+    tus_sweep_interval_s: float = Field(default=60.0, gt=0)
+    """How often expired resumable uploads are looked for and removed."""
 
 
 class IngestSettings(ServiceSettings):

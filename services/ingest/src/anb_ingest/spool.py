@@ -50,13 +50,15 @@ class Journal:
 class Spool:
     """A per-upload folder holding the file and its journal; ``close`` removes it, whatever happened."""
 
-    def __init__(self, parent: Path, name: str) -> None:
+    def __init__(self, parent: Path, name: str, *, hashed: bool = True) -> None:
+        """``hashed``: keep the SHA-256 of what is written (a resumable upload's PATCH holds only a
+        piece of the file, whose hash it does not need)."""
         parent.mkdir(parents=True, exist_ok=True)
         self.folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=parent))
         self.path = self.folder / name
         # Unbuffered: what write() returns from is in the OS, so part readers on other fds see it.
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        self._sha256 = hashlib.sha256()
+        self._sha256 = hashlib.sha256() if hashed else None
         self.size = 0
 
     async def write(self, data: ReadableBuffer) -> None:
@@ -66,7 +68,8 @@ class Spool:
     def _write(self, data: ReadableBuffer) -> None:
         assert self._fd is not None, "spool already sealed"
         view = memoryview(data).cast("B")
-        self._sha256.update(view)
+        if self._sha256 is not None:
+            self._sha256.update(view)
         while view:
             view = view[os.write(self._fd, view) :]
         self.size += len(memoryview(data).cast("B"))
@@ -88,6 +91,7 @@ class Spool:
 
     @property
     def sha256(self) -> str:
+        assert self._sha256 is not None, "an unhashed spool"
         return self._sha256.hexdigest()
 
     def keep_for_retry(self) -> None:

@@ -128,6 +128,9 @@ ROLES = (
                 ("SELECT",),
                 {"INSERT": ("video_id", "body", "sent_at", "request_id"), "UPDATE": ("attempts", "sent_at")},
             ),
+            # Resumable uploads in progress (anb_ingest.tus): ingest alone creates, leases, advances,
+            # and removes them (when the video is recorded, or the upload terminated, refused, expired).
+            Table("tus_uploads", ("SELECT", "INSERT", "UPDATE", "DELETE")),
         ),
         sequences=("outbox_id_seq",),
     ),

@@ -24,7 +24,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -191,3 +191,41 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     request_id: Mapped[str | None] = mapped_column(Text)
     """The upload request that wrote it, sent beside the body as a message attribute (migration 0007)."""
+
+
+class TusUpload(Base):
+    """A resumable (tus) upload that is not a video yet (migration 0009; anb_ingest.tus).
+
+    ``upload_offset`` counts durable bytes only: the whole parts in the S3 multipart upload (``parts``,
+    their ETags in part order, each ``part_size`` bytes) plus the tail object after them. A PATCH
+    holds the lease (``lease_token`` until ``lease_expires_at``) while it writes; every write it makes
+    is conditioned on still holding it. ``last_part_etag`` is set once the final part is stored: the
+    upload is being completed, validated and recorded (the row goes in the transaction that inserts
+    the video).
+    """
+
+    __tablename__ = "tus_uploads"
+    __table_args__ = (
+        CheckConstraint("length > 0", name="length_positive"),
+        CheckConstraint("upload_offset >= 0 AND upload_offset <= length", name="offset_within_length"),
+        Index("ix_tus_uploads_user_id", "user_id"),
+        Index("ix_tus_uploads_expires_at", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    metadata_header: Mapped[str] = mapped_column("metadata", Text, server_default="")
+    length: Mapped[int] = mapped_column(BigInteger)
+    upload_offset: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    part_size: Mapped[int] = mapped_column(Integer)
+    object_key: Mapped[str | None] = mapped_column(String(255))
+    multipart_id: Mapped[str | None] = mapped_column(Text)
+    parts: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    last_part_etag: Mapped[str | None] = mapped_column(Text)
+    head_checked: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    lease_holder: Mapped[str | None] = mapped_column(Text)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

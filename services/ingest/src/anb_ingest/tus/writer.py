@@ -1,0 +1,260 @@
+"""One PATCH's bytes: spooled, cut into parts at fixed boundaries, each part uploaded and counted
+once S3 has it, and what is left after the last whole part kept as the tail object.
+
+The spool file (a folder of this process's, removed when the PATCH ends) starts at the upload's
+last part boundary: the tail of the previous PATCH is fetched into it first, so the first part of
+this PATCH is that tail and its own first bytes. Parts are uploaded from the file as soon as it
+holds them whole, a few at a time; the offset in the upload's row moves part by part, in order, only
+after S3 has stored each one, so a crash at any moment leaves the row telling the true offset. When
+the body ends, early or not, what arrived after the last whole part becomes the new tail object
+(tus: store as much of what was received as possible), unless the upload is complete: then the
+last part is stored and the caller completes the upload.
+
+With ``Upload-Checksum`` nothing is counted until the whole body matches it: a mismatch leaves the
+offset where it was (the parts written meanwhile are overwritten by the next attempt, or dropped
+when the upload is completed with its own list of parts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from anb_common import keys
+from anb_common.media import SNIFF_BYTES, sniff
+from anb_common.reasons import UploadRule
+from anb_ingest.errors import UploadRejected
+from anb_ingest.spool import Spool
+from anb_ingest.tus.offsets import Piece, boundary, ready
+from anb_ingest.tus.state import Upload, UploadStates
+from anb_ingest.tus.storage import TusStorage
+
+log = logging.getLogger(__name__)
+
+# Body bytes are written to the spool in steps of this size: few thread hand-offs, little memory.
+_STAGE_BYTES = 1024 * 1024
+
+
+class BeyondLength(Exception):
+    """The body would carry the upload past its declared length."""
+
+
+class BodyCut(Exception):
+    """The request's body ended before its end (the client went away): what arrived is kept."""
+
+
+class ChecksumMismatch(Exception):
+    """The body does not match its ``Upload-Checksum``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checksum:
+    algorithm: str
+    digest: bytes
+
+
+HeadCheck = Callable[[Path, int], Awaitable[bool]]
+"""Called with the spool (which starts at the upload's first byte) and how many bytes it holds;
+True once the prefix has been judged (or can never be), so that it is not called again. Raises
+``UploadRejected`` for a clip that breaks a rule."""
+
+
+class PatchWriter:
+    def __init__(
+        self,
+        upload: Upload,
+        token: uuid.UUID,
+        *,
+        states: UploadStates,
+        storage: TusStorage,
+        spool_parent: Path,
+        parts_in_flight: int,
+        checksum: Checksum | None = None,
+        head_check: HeadCheck | None = None,
+    ) -> None:
+        self.upload = upload
+        self._token = token
+        self._states = states
+        self._storage = storage
+        self._spool = Spool(spool_parent, str(upload.id), hashed=False)
+        self._slots = asyncio.Semaphore(parts_in_flight)
+        self._checksum = checksum
+        self._digest = hashlib.new(checksum.algorithm) if checksum is not None else None
+        # The prefix is on this host only while no part is stored: the spool then starts at byte 0.
+        self._head_check = head_check if not upload.parts and not upload.head_checked else None
+        self._base = boundary(len(upload.parts), upload.part_size)
+        self._next = len(upload.parts) + 1
+        self._stored: dict[int, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failure: BaseException | None = None
+        self._commit = asyncio.Lock()
+        self._stage = bytearray()
+        self.ended_early: BaseException | None = None
+        """What cut the body short (the client went away, or sent too slowly), if anything."""
+
+    @property
+    def _received(self) -> int:
+        """The upload's bytes held by the spool (and the stage): up to this absolute offset."""
+        return self._base + self._spool.size + len(self._stage)
+
+    async def write(self, body: AsyncIterator[bytes]) -> Upload:
+        """Take ``body`` at the upload's offset; return the upload as its row now says. The caller
+        completes the upload when the last part was stored (``upload.completing``)."""
+        try:
+            if self.upload.tail:
+                tail = keys.tail_key(self.upload.id, self.upload.offset)
+                async for chunk in self._storage.read(tail, self.upload.tail):
+                    await self._spool.write(chunk)
+            await self._take(body)
+            await self._flush()
+            await self._ship()
+            await self._wait()
+            if self._digest is not None and self.ended_early is None:
+                assert self._checksum is not None
+                if self._digest.digest() != self._checksum.digest:
+                    raise ChecksumMismatch(self._checksum.algorithm)
+            if self._digest is None or self.ended_early is None:
+                await self._count_stored()
+                await self._keep_tail()
+            return self.upload
+        finally:
+            await self._cancel()
+            self._spool.close()
+
+    async def _take(self, body: AsyncIterator[bytes]) -> None:
+        try:
+            async for chunk in body:
+                if self._received + len(chunk) > self.upload.length:
+                    raise BeyondLength
+                if self._digest is not None:
+                    self._digest.update(chunk)
+                self._stage += chunk
+                if len(self._stage) >= _STAGE_BYTES:
+                    await self._flush()
+                    await self._ship()
+        except UploadRejected as exc:
+            if exc.rule != UploadRule.TOO_SLOW:
+                raise
+            self.ended_early = exc
+        except BodyCut as exc:
+            self.ended_early = exc
+
+    async def _flush(self) -> None:
+        if self._stage:
+            await self._spool.write(self._stage)
+            self._stage = bytearray()
+        await self._started()
+        if self._head_check is not None and await self._head_check(self._spool.path, self._spool.size):
+            self.upload = await self._states.head_checked(self.upload, self._token)
+            self._head_check = None
+
+    async def _started(self) -> None:
+        """Open the multipart upload once the first bytes tell the container (hence the key)."""
+        if self.upload.multipart_id is not None or self._base != 0:
+            return
+        whole = self._spool.size == self.upload.length
+        if self._spool.size < SNIFF_BYTES and not whole:
+            return
+        with self._spool.section(0, min(self._spool.size, SNIFF_BYTES)) as head:
+            container = sniff(head.read())
+        if container is None:
+            raise UploadRejected(UploadRule.NOT_A_VIDEO, "The file is not an MP4, MOV, WebM or MKV video.")
+        key = keys.upload_key(self.upload.id, container.extension)
+        multipart_id = await self._storage.start(key, container.mime_type)
+        await self._states.started(self.upload.id, self._token, key, multipart_id)
+        self.upload = replace(self.upload, object_key=key, multipart_id=multipart_id)
+
+    async def _ship(self) -> None:
+        """Upload every part the spool now holds whole (the last one once it holds the end)."""
+        if self.upload.multipart_id is None:
+            return
+        for piece in ready(
+            self._next, self._base + self._spool.size, self.upload.length, self.upload.part_size
+        ):
+            self._raise_failure()
+            await self._slots.acquire()
+            self._next = piece.number + 1
+            task = asyncio.create_task(self._upload_part(piece))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _upload_part(self, piece: Piece) -> None:
+        key, multipart_id = self.upload.object_key, self.upload.multipart_id
+        assert key is not None
+        assert multipart_id is not None
+        try:
+            with self._spool.section(piece.start - self._base, piece.size) as section:
+                etag = await self._storage.write_part(key, multipart_id, piece.number, section, piece.size)
+            self._stored[piece.number] = etag
+            if self._digest is None:
+                await self._count_stored()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            if self._failure is None:
+                self._failure = exc
+        finally:
+            self._slots.release()
+
+    async def _count_stored(self) -> None:
+        """Move the row's offset past the parts S3 has stored, in order (a gap waits for its part)."""
+        async with self._commit:
+            upload = self.upload
+            etags = []
+            number = len(upload.parts) + 1
+            final = None
+            while number in self._stored:
+                end = min(boundary(number, upload.part_size), upload.length)
+                if end == upload.length:
+                    final = self._stored[number]
+                    break
+                etags.append(self._stored[number])
+                number += 1
+            if etags:
+                previous_tail = upload.tail
+                offset = boundary(len(upload.parts) + len(etags), upload.part_size)
+                self.upload = await self._states.advance(upload, self._token, etags, offset)
+                if previous_tail:
+                    # The old tail is inside the part just counted.
+                    await self._storage.delete(keys.tail_key(upload.id, upload.offset))
+            if final is not None and not self.upload.completing:
+                self.upload = await self._states.last_part_stored(self.upload, self._token, final)
+
+    async def _keep_tail(self) -> None:
+        """What arrived after the last whole part becomes the new tail, unless the upload is done."""
+        upload = self.upload
+        if upload.completing:
+            return
+        start = boundary(len(upload.parts), upload.part_size)
+        end = self._base + self._spool.size
+        if end <= upload.offset or end - start >= upload.part_size:
+            # Nothing new, or a part that failed to upload lies in between (the caller reports it).
+            return
+        key = keys.tail_key(upload.id, end)
+        with self._spool.section(start - self._base, end - start) as section:
+            await self._storage.put(key, section, end - start)
+        self.upload = await self._states.advance(upload, self._token, [], end)
+        if upload.tail:
+            await self._storage.delete(keys.tail_key(upload.id, upload.offset))
+
+    async def _wait(self) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks))
+        self._raise_failure()
+
+    async def _cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait(set(self._tasks))
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
