@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from anb_common import keys
 from anb_common.aws import Aws
 from anb_common.db.models import Video, VideoStatus
 from anb_common.keys import processed_key, upload_key
@@ -199,15 +201,47 @@ class Videos:
             )  # fmt: skip
         return video_id
 
+    async def derive(
+        self,
+        video_id: uuid.UUID,
+        *,
+        poster: bytes = b"jpeg",
+        storyboard: str | None = None,
+        sprite: bytes = b"sprite",
+        hls: Mapping[str, bytes] | None = None,
+        recorded: bool = True,
+    ) -> None:
+        """Objects and keys of a processed video's derivatives as the transcoder leaves them (under
+        processed/<id>/): the poster, and the storyboard with its sprite and the HLS files when given
+        (``hls``: file name -> bytes, with ``index.m3u8`` the playlist). ``recorded=False``: the
+        objects only, as a worker leaves them before it records its result in the row."""
+        objects = {keys.poster_key(video_id, 0): poster}
+        values: dict[str, str] = {"poster_key": keys.poster_key(video_id, 0)}
+        if storyboard is not None:
+            objects |= {keys.storyboard_key(video_id): storyboard.encode(), keys.sprite_key(video_id): sprite}
+            values["storyboard_key"] = keys.storyboard_key(video_id)
+        if hls is not None:
+            objects |= {keys.hls_prefix(video_id) + name: body for name, body in hls.items()}
+            values["hls_key"] = keys.hls_playlist_key(video_id)
+        async with self._aws.s3() as s3:
+            for key, body in objects.items():
+                await s3.put_object(Bucket=self._aws.settings.bucket, Key=key, Body=body)
+        if recorded:
+            async with self._sessions.begin() as session:
+                await session.execute(update(Video).where(Video.id == video_id).values(**values))
+
     async def exists(self, video_id: uuid.UUID) -> bool:
         async with self._sessions() as session:
             return await session.get(Video, video_id) is not None
 
     async def object_keys(self, video_id: uuid.UUID) -> list[str]:
+        """Every object of the video: its original, its MP4 and its derivatives."""
         async with self._aws.s3() as s3:
             found = []
-            for key in (upload_key(video_id, "mp4"), processed_key(video_id)):
-                listed = await s3.list_objects_v2(Bucket=self._aws.settings.bucket, Prefix=key)
+            for prefix in (keys.UPLOADS_PREFIX, keys.PROCESSED_PREFIX):
+                listed = await s3.list_objects_v2(
+                    Bucket=self._aws.settings.bucket, Prefix=f"{prefix}{video_id}"
+                )
                 found += [item["Key"] for item in listed.get("Contents", [])]
             return found
 

@@ -95,7 +95,10 @@ async def test_public_videos_most_voted_first_with_city_filter(
     assert [item["username"] for item in items] == ["Estrella Liga", "Segundo Liga", "Tercero Liga"]
     assert [item["votes"] for item in items] == [3, 1, 0]
     for item in items:
-        assert set(item) == {"video_id", "title", "username", "city", "votes", "processed_url"}
+        assert set(item) == {
+            "video_id", "title", "username", "city", "votes", "processed_url",
+            "poster_url", "storyboard_url", "hls_url",
+        }  # fmt: skip
         assert item["city"] == CITY
     async with httpx.AsyncClient() as plain:
         assert (await plain.get(items[0]["processed_url"])).content == b"clip Estrella"

@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from anb_common import reasons
+from anb_common import keys, reasons
+from anb_common.aws import Aws
 from anb_common.db.models import Video, VideoStatus
 from anb_common.reasons import ProcessingFailure, Reason
+from anb_devstack.invariants import Scope, output_problems
 from anb_gateway import wording
 from gateway.conftest import Player, Videos, sign_up
 
@@ -37,7 +39,10 @@ async def test_list_is_newest_first_with_processed_fields_only_when_processed(
     items = response.json()
     assert [item["video_id"] for item in items] == [str(new), str(old)]
     for item in items:
-        assert set(item) == {"video_id", "title", "status", "uploaded_at", "processed_at", "processed_url"}
+        assert set(item) == {
+            "video_id", "title", "status", "uploaded_at", "processed_at", "processed_url",
+            "poster_url", "storyboard_url", "hls_url",
+        }  # fmt: skip
     assert items[0]["status"] == "processing"
     assert items[0]["processed_at"] is None
     assert items[0]["processed_url"] is None
@@ -146,7 +151,7 @@ async def test_detail_of_a_processed_video_has_links_that_download(
     body = response.json()
     assert set(body) == {
         "video_id", "title", "status", "uploaded_at", "processed_at", "original_url", "processed_url",
-        "votes", "published", "progress", "error",
+        "poster_url", "storyboard_url", "hls_url", "votes", "published", "progress", "error",
     }  # fmt: skip
     assert body["video_id"] == str(video_id)
     assert body["status"] == "processed"
@@ -243,6 +248,35 @@ async def test_delete_while_processing_removes_everything(
     assert response.status_code == 200
     assert not await videos.exists(video_id)
     assert await videos.object_keys(video_id) == []
+
+
+PLAYLIST = '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:2.0,\nsegment-000.m4s\n#EXT-X-ENDLIST\n'
+RENDITION = {"index.m3u8": PLAYLIST.encode(), "init.mp4": b"init", "segment-000.m4s": b"segment"}
+
+
+@pytest.mark.parametrize("status", [VideoStatus.PROCESSED, VideoStatus.PROCESSING])
+async def test_delete_removes_every_derivative_and_the_checker_finds_no_orphan(
+    api: httpx.AsyncClient,
+    owner: Player,
+    videos: Videos,
+    aws: Aws,
+    service_env: dict[str, str],
+    tmp_path: Any,
+    status: VideoStatus,
+) -> None:
+    # PROCESSING: the worker has written the pictures and the rendition but not recorded them yet
+    # (the row names none of them); a poster of an earlier pick is left over too.
+    video_id = await videos.add(owner.user_id, status, original=b"o", processed=b"p")
+    recorded = status is VideoStatus.PROCESSED
+    await videos.derive(video_id, storyboard="WEBVTT\n", hls=RENDITION, recorded=recorded)
+    async with aws.s3() as s3:
+        await s3.put_object(Bucket=aws.settings.bucket, Key=keys.poster_key(video_id, 7), Body=b"old")
+    assert len(await videos.object_keys(video_id)) == 9
+    response = await api.delete(f"/api/videos/{video_id}", headers=owner.auth)
+    assert response.status_code == 200
+    assert await videos.object_keys(video_id) == []
+    scope = Scope(aws=aws.settings, db_url=service_env["ANB_DB_URL"], temp_dir=tmp_path)
+    assert await output_problems(scope, [video_id]) == []
 
 
 async def test_delete_of_a_published_video_is_400(

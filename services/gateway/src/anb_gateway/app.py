@@ -19,6 +19,7 @@ from anb_gateway.controllers.auth import AUTH_LIMITER, AuthController
 from anb_gateway.controllers.docs import openapi_json
 from anb_gateway.controllers.events import EventsController
 from anb_gateway.controllers.health import RELEASE, health, live
+from anb_gateway.controllers.media import MediaController
 from anb_gateway.controllers.public import PublicController
 from anb_gateway.controllers.uploads import UploadsController
 from anb_gateway.controllers.videos import VideosController
@@ -75,6 +76,7 @@ def build(settings: GatewaySettings, metrics: Metrics | None = None) -> Litestar
             openapi_json,
             AuthController,
             VideosController,
+            MediaController,
             EventsController,
             PublicController,
             UploadsController,

@@ -22,6 +22,8 @@ from anb_gateway.db import Pool
 from anb_gateway.events import VideoEvents
 from anb_gateway.listings import OwnerListings
 from anb_gateway.login_attempts import LoginAttempts
+from anb_gateway.media_files import MediaFiles
+from anb_gateway.media_links import MediaLinks
 from anb_gateway.passwords import Passwords
 from anb_gateway.runtime import Runtime
 from anb_gateway.schemas.videos import VideoSummary
@@ -50,6 +52,10 @@ ReadinessDep: TypeAlias = NamedDependency[SkipValidation[Readiness]]
 """The deep check (the database answers), as ``readiness``."""
 EventsDep: TypeAlias = NamedDependency[SkipValidation[VideoEvents]]
 """The live events of players' videos, as ``events``."""
+MediaLinksDep: TypeAlias = NamedDependency[SkipValidation[MediaLinks]]
+"""The links of a video's poster, storyboard and playlist, as ``media_links``."""
+MediaFilesDep: TypeAlias = NamedDependency[SkipValidation[MediaFiles]]
+"""Playlists and storyboards with presigned links inside, as ``media_files``."""
 CurrentUser: TypeAlias = NamedDependency[uuid.UUID]
 """The authenticated caller's id, provided as ``user_id`` by authn.current_user where a route needs it."""
 
@@ -88,7 +94,16 @@ def providers(runtime: Runtime) -> dict[str, Provide]:
     def readiness() -> Readiness:
         return runtime.readiness
 
-    values = (pool, storage, listings, ingest, tus, tokens, passwords, login_attempts, events, readiness)
+    def media_links() -> MediaLinks:
+        return runtime.media_links
+
+    def media_files() -> MediaFiles:
+        return runtime.media_files
+
+    values = (
+        pool, storage, listings, ingest, tus, tokens, passwords, login_attempts, events, readiness,
+        media_links, media_files,
+    )  # fmt: skip
     return {value.__name__: Provide(value, sync_to_thread=False) for value in values}
 
 

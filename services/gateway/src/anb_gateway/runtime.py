@@ -20,6 +20,8 @@ from anb_gateway.changes import ChangeFeed
 from anb_gateway.events import VideoEvents
 from anb_gateway.listings import OwnerListings
 from anb_gateway.login_attempts import LoginAttempts
+from anb_gateway.media_files import MediaFiles
+from anb_gateway.media_links import MediaLinks
 from anb_gateway.passwords import Passwords
 from anb_gateway.ratelimit import FixedWindows
 from anb_gateway.schemas.videos import VideoSummary
@@ -45,6 +47,9 @@ class Runtime:
         )
         self._s3 = S3Storage(Aws(settings.aws), settings.http.presign_expiry_s)
         self.storage: Storage = self._s3
+        expiry_s = settings.http.presign_expiry_s
+        self.media_links = MediaLinks(signing_keys.jwt_key(settings.security), expiry_s, self.storage)
+        self.media_files = MediaFiles(self.storage, expiry_s, settings.media.cache_entries)
         self.ingest = IngestProxy(
             settings.ingest_url,
             signing_keys.internal_key(settings.security),

@@ -42,7 +42,8 @@ class HttpSettings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     """Browser origins allowed to call the API (JSON list); empty keeps CORS closed."""
     presign_expiry_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
-    """Lifetime of the download links handed out for originals and processed videos."""
+    """Lifetime of the links handed out: downloads, posters, the links inside playlists and storyboards,
+    and the owner's signed links to an unpublished video's playlist and storyboard."""
     ingest_connect_timeout_s: float = 5.0
     """Connecting to ingest inside the VPC takes milliseconds; longer means it is down."""
     ingest_response_timeout_s: float = 300.0
@@ -92,6 +93,17 @@ class EventsSettings(BaseSettings):
     bounded), and it resumes when it reconnects."""
 
 
+class MediaSettings(BaseSettings):
+    """A processed video's pictures and streams: the storyboard and playlist served with presigned
+    links inside (media_files.py)."""
+
+    model_config = section("ANB_MEDIA_")
+
+    cache_entries: int = Field(default=1000, ge=1)
+    """Rewritten playlists and storyboards kept in memory (tens of KB each); past it the least recently
+    served is dropped and presigned again when asked for."""
+
+
 class GatewaySettings(ServiceSettings):
     upload: UploadLimits = Field(default_factory=UploadLimits)
     """Upload limits (ANB_UPLOAD_*)."""
@@ -107,5 +119,7 @@ class GatewaySettings(ServiceSettings):
     """The in-memory cache of players' own listings (ANB_LISTING_CACHE_*)."""
     events: EventsSettings = Field(default_factory=EventsSettings)
     """The live events of players' videos (ANB_EVENTS_*)."""
+    media: MediaSettings = Field(default_factory=MediaSettings)
+    """Storyboards and playlists served with presigned links inside (ANB_MEDIA_*)."""
     ingest_url: str = "http://127.0.0.1:8001"
     """Base URL of the internal ingest service that uploads are streamed to."""

@@ -1,8 +1,10 @@
-"""What the controllers need from object storage: time-limited download links and deletion."""
+"""What the controllers need from object storage: time-limited download links, small reads (a
+playlist, a storyboard) and deletion."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Protocol
 
@@ -19,6 +21,19 @@ class StorageError(RuntimeError):
 class Storage(Protocol):
     async def download_url(self, key: str) -> str:
         """A presigned GET link to the object, valid for the configured expiry."""
+        ...
+
+    async def download_urls(self, keys: Sequence[str]) -> list[str]:
+        """Presigned GET links minted now, in order, for a caller that keeps them together (a
+        rewritten playlist); ``download_url``'s reused links may already be older."""
+        ...
+
+    async def read(self, key: str) -> bytes | None:
+        """The bytes of a small object, or None when there is none."""
+        ...
+
+    async def keys_under(self, prefix: str) -> list[str]:
+        """The keys that start with ``prefix``."""
         ...
 
     async def delete(self, *keys: str) -> None:
@@ -54,18 +69,42 @@ class S3Storage:
         await self._stack.aclose()
 
     async def download_url(self, key: str) -> str:
-        assert self._public is not None, "S3Storage.start() was not awaited"
         now = time.monotonic()
         cached = self._links.get(key)
         if cached is not None and now - cached[1] < self._expiry_s * _REUSE_FRACTION:
             return cached[0]
-        url = await self._public.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._expiry_s
-        )
+        url = await self._presign(key)
         if len(self._links) >= _CACHE_SIZE:
             self._links.clear()
         self._links[key] = (url, now)
         return url
+
+    async def download_urls(self, keys: Sequence[str]) -> list[str]:
+        # One after the other: presigning is local CPU work, nothing to overlap.
+        return [await self._presign(key) for key in keys]
+
+    async def _presign(self, key: str) -> str:
+        assert self._public is not None, "S3Storage.start() was not awaited"
+        return await self._public.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._expiry_s
+        )
+
+    async def read(self, key: str) -> bytes | None:
+        assert self._s3 is not None, "S3Storage.start() was not awaited"
+        try:
+            response = await self._s3.get_object(Bucket=self._bucket, Key=key)
+        except self._s3.exceptions.NoSuchKey:
+            return None
+        async with response["Body"] as body:
+            return await body.read()
+
+    async def keys_under(self, prefix: str) -> list[str]:
+        assert self._s3 is not None, "S3Storage.start() was not awaited"
+        keys: list[str] = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
 
     async def delete(self, *keys: str) -> None:
         assert self._s3 is not None, "S3Storage.start() was not awaited"

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, Parameter
 
 from anb_gateway import wording
 from anb_gateway.authn import current_user
-from anb_gateway.deps import CurrentUser, PoolDep, StorageDep
+from anb_gateway.deps import CurrentUser, MediaLinksDep, PoolDep, StorageDep
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, UNAUTHORIZED, error
 from anb_gateway.repositories import public
 from anb_gateway.repositories.public import VoteOutcome
@@ -28,20 +28,41 @@ class PublicController(Controller):
 
     @get("/videos", summary="Videos publicados, los más votados primero", responses={400: BAD_PARAMETER})
     async def videos(
-        self, pool: PoolDep, storage: StorageDep, city: City = None, limit: Limit = 20, offset: Offset = 0
+        self,
+        request: Request[Any, Any, Any],
+        pool: PoolDep,
+        storage: StorageDep,
+        media_links: MediaLinksDep,
+        city: City = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> list[PublicVideo]:
         rows = await public.published(pool, city, limit, offset)
-        return [
-            PublicVideo(
-                video_id=row.id,
-                title=row.title,
-                username=row.username,
-                city=row.city,
-                votes=row.votes,
-                processed_url=await storage.download_url(row.processed_key),
+        base_url = str(request.base_url).rstrip("/")
+        listed = []
+        for row in rows:
+            media = await media_links.urls(
+                base_url,
+                row.id,
+                published=True,
+                poster_key=row.poster_key,
+                storyboard_key=row.storyboard_key,
+                hls_key=row.hls_key,
             )
-            for row in rows
-        ]
+            listed.append(
+                PublicVideo(
+                    video_id=row.id,
+                    title=row.title,
+                    username=row.username,
+                    city=row.city,
+                    votes=row.votes,
+                    processed_url=await storage.download_url(row.processed_key),
+                    poster_url=media.poster_url,
+                    storyboard_url=media.storyboard_url,
+                    hls_url=media.hls_url,
+                )
+            )
+        return listed
 
     @post(
         "/videos/{video_id:str}/vote",

@@ -15,11 +15,12 @@ from litestar.openapi.spec import Example, Operation, RequestBody, Schema
 from litestar.params import FromPath, Parameter
 
 from anb_common.db.models import VideoStatus
-from anb_common.keys import processed_key
+from anb_common.keys import derivatives_prefix, processed_key
 from anb_common.reasons import Reason, UploadRule
 from anb_gateway import wording
 from anb_gateway.authn import current_user
-from anb_gateway.deps import CurrentUser, IngestDep, ListingsDep, PoolDep, StorageDep
+from anb_gateway.deps import CurrentUser, IngestDep, ListingsDep, MediaLinksDep, PoolDep, StorageDep
+from anb_gateway.media_links import NONE, MediaLinks, MediaUrls
 from anb_gateway.openapi_docs import BAD_PARAMETER, BEARER, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, error
 from anb_gateway.repositories import videos
 from anb_gateway.repositories.videos import Outcome, VideoRow
@@ -43,6 +44,20 @@ def _check(outcome: Outcome) -> None:
         raise NotFoundException(detail=wording.VIDEO_NOT_FOUND)
     if outcome is Outcome.NOT_OWNER:
         raise PermissionDeniedException(detail=wording.NOT_YOURS)
+
+
+async def media_urls(links: MediaLinks, request: Request[Any, Any, Any], video: VideoRow) -> MediaUrls:
+    """The poster, storyboard and playlist links of a processed video (none before)."""
+    if video.status != VideoStatus.PROCESSED:
+        return NONE
+    return await links.urls(
+        str(request.base_url).rstrip("/"),
+        video.id,
+        published=video.published,
+        poster_key=video.poster_key,
+        storyboard_key=video.storyboard_key,
+        hls_key=video.hls_key,
+    )
 
 
 def _progress(video: VideoRow) -> int | None:
@@ -132,10 +147,12 @@ class VideosController(Controller):
     )
     async def list_mine(
         self,
+        request: Request[Any, Any, Any],
         user_id: CurrentUser,
         pool: PoolDep,
         storage: StorageDep,
         listings: ListingsDep,
+        media_links: MediaLinksDep,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> list[VideoSummary]:
@@ -148,6 +165,7 @@ class VideosController(Controller):
         result = []
         for video in rows:
             processed = video.status == VideoStatus.PROCESSED and video.processed_key is not None
+            media = await media_urls(media_links, request, video)
             result.append(
                 VideoSummary(
                     video_id=video.id,
@@ -158,6 +176,9 @@ class VideosController(Controller):
                     processed_url=await storage.download_url(video.processed_key)  # type: ignore[arg-type]
                     if processed
                     else None,
+                    poster_url=media.poster_url,
+                    storyboard_url=media.storyboard_url,
+                    hls_url=media.hls_url,
                 )
             )
         listings.put(user_id, page, result, read)
@@ -169,7 +190,13 @@ class VideosController(Controller):
         responses={401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     async def detail(
-        self, video_id: FromPath[str], user_id: CurrentUser, pool: PoolDep, storage: StorageDep
+        self,
+        request: Request[Any, Any, Any],
+        video_id: FromPath[str],
+        user_id: CurrentUser,
+        pool: PoolDep,
+        storage: StorageDep,
+        media_links: MediaLinksDep,
     ) -> VideoDetail:
         video = await videos.get(pool, parse_id(video_id))
         if video is None:
@@ -178,6 +205,7 @@ class VideosController(Controller):
             raise PermissionDeniedException(detail=wording.NOT_YOURS)
         processed = video.status == VideoStatus.PROCESSED and video.processed_key is not None
         failed = video.status == VideoStatus.FAILED
+        media = await media_urls(media_links, request, video)
         return VideoDetail(
             video_id=video.id,
             title=video.title,
@@ -188,6 +216,9 @@ class VideosController(Controller):
             processed_url=await storage.download_url(video.processed_key)  # type: ignore[arg-type]
             if processed
             else None,
+            poster_url=media.poster_url,
+            storyboard_url=media.storyboard_url,
+            hls_url=media.hls_url,
             votes=video.vote_count,
             published=video.published,
             progress=_progress(video),
@@ -216,8 +247,11 @@ class VideosController(Controller):
         target = parse_id(video_id)
 
         async def remove_objects(video: VideoRow) -> None:
-            # The processed key is removed even when the row has none yet: a worker may be writing it.
-            await storage.delete(video.original_key, video.processed_key or processed_key(video.id))
+            # The processed MP4 and its derivatives are removed even when the row names none yet: a
+            # worker may be writing them.
+            mp4 = video.processed_key or processed_key(video.id)
+            derivatives = await storage.keys_under(derivatives_prefix(video.id))
+            await storage.delete(video.original_key, mp4, *derivatives)
 
         outcome = await videos.delete(pool, target, user_id, remove_objects)
         if outcome is Outcome.DONE:

@@ -17,6 +17,9 @@ class PublishedRow:
     city: str
     votes: int
     processed_key: str
+    poster_key: str | None
+    storyboard_key: str | None
+    hls_key: str | None
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class ScoreRow:
 async def published(pool: Pool, city: str | None, limit: int, offset: int) -> list[PublishedRow]:
     columns = (
         "v.id, v.title, u.first_name || ' ' || u.last_name AS username, u.city,"
-        " v.vote_count AS votes, v.processed_key"
+        " v.vote_count AS votes, v.processed_key, v.poster_key, v.storyboard_key, v.hls_key"
     )
     if city is None:
         # The page is cut from ix_videos_published_votes alone (index-only), then joined: joining

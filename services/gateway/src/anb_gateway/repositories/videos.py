@@ -28,11 +28,23 @@ class VideoRow:
     processed_key: str | None
     vote_count: int
     published: bool
+    poster_key: str | None
+    storyboard_key: str | None
+    hls_key: str | None
+    footage_start_s: float | None
+    footage_s: float | None
+
+    @property
+    def outputs(self) -> tuple[str | None, ...]:
+        """The keys of what the processing (and the owner's poster pick) wrote for this video."""
+        return self.processed_key, self.poster_key, self.storyboard_key, self.hls_key
 
 
+_OUTPUTS = "processed_key, poster_key, storyboard_key, hls_key"
 _COLUMNS = (
     "id, user_id, title, status, uploaded_at, processed_at, progress, failure_reason,"
-    " original_key, processed_key, vote_count, published"
+    " original_key, processed_key, vote_count, published, poster_key, storyboard_key, hls_key,"
+    " footage_start_s, footage_s"
 )
 
 
@@ -78,15 +90,17 @@ async def delete(
     of the video, and a pooled connection, wait on storage. Now:
 
     1. The row is read without a lock: unknown, not the caller's or published is refused, untouched.
-    2. ``remove_objects`` deletes the original and the processed key. If storage fails, the error
-       propagates and the row stays: the player may simply delete again (nothing is orphaned).
+    2. ``remove_objects`` deletes the original, the processed MP4 and its derivatives. If storage
+       fails, the error propagates and the row stays: the player may simply delete again (nothing
+       is orphaned).
     3. The row is deleted. If the owner published it meanwhile (racing their own deletion, with a
        vote possibly cast), the deletion still wins: its objects are gone, so a published row would
        be a broken video. The votes go with the row, and the player's score is lowered by them in
        the same transaction, so rankings stay the sum of published videos' votes.
-    4. If the transcoder recorded a result between 2 and 3 (the row had no processed key at 1 and
-       has one at 3), that object was written after step 2: it is removed again. A result recorded
-       after 3 finds the row gone, and the transcoder removes its own output.
+    4. If an output was recorded between 1 and 3 (the transcoder's result, or a poster the owner
+       picked: the row names other outputs at 3 than at 1), it may have been written after step 2:
+       the objects are removed again. A result or poster recorded after 3 finds the row gone, and
+       its writer removes what it wrote.
     """
     record = await pool.fetchrow(f"SELECT {_COLUMNS} FROM videos WHERE id = $1", video_id)  # noqa: S608
     if record is None:
@@ -99,13 +113,14 @@ async def delete(
     await remove_objects(video)
     async with pool.acquire() as conn, conn.transaction():
         gone = await conn.fetchrow(
-            "DELETE FROM videos WHERE id = $1 RETURNING published, vote_count, processed_key", video_id
+            f"DELETE FROM videos WHERE id = $1 RETURNING published, vote_count, {_OUTPUTS}",  # noqa: S608
+            video_id,
         )
         if gone is not None and gone["published"] and gone["vote_count"]:
             await conn.execute(
                 "UPDATE player_scores SET votes = votes - $2 WHERE user_id = $1", user_id, gone["vote_count"]
             )
-    if gone is not None and video.processed_key is None and gone["processed_key"] is not None:
+    if gone is not None and tuple(gone.values())[2:] != video.outputs:
         await remove_objects(video)
     return Outcome.DONE
 

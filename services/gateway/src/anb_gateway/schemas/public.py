@@ -14,6 +14,10 @@ class PublicVideo(msgspec.Struct):
     city: str
     votes: int
     processed_url: str
+    poster_url: str | None
+    """Null until the video has one (videos processed before posters existed, until the backfill)."""
+    storyboard_url: str | None
+    hls_url: str | None
 
 
 class RankingEntry(msgspec.Struct):

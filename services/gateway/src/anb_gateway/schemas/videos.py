@@ -17,6 +17,13 @@ class VideoSummary(msgspec.Struct):
     """Set once the status is ``processed``."""
     processed_url: str | None
     """Time-limited download link, once the status is ``processed``."""
+    poster_url: str | None
+    """Time-limited link to the poster (JPEG, 1280x720), once processed."""
+    storyboard_url: str | None
+    """The WebVTT storyboard (its cues point into a thumbnail sprite), once processed."""
+    hls_url: str | None
+    """The HLS playlist, once processed; the owner's link to an unpublished video's is signed and
+    time-limited."""
 
 
 class VideoDetail(msgspec.Struct):
@@ -28,6 +35,9 @@ class VideoDetail(msgspec.Struct):
     original_url: str
     """Time-limited download link to the file as uploaded."""
     processed_url: str | None
+    poster_url: str | None
+    storyboard_url: str | None
+    hls_url: str | None
     votes: int
     published: bool
     progress: int | None
