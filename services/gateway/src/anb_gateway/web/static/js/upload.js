@@ -194,13 +194,15 @@
         }
       },
       onShouldRetry: function (error) {
-        var status = error.originalResponse ? error.originalResponse.getStatus() : 0;
-        if (status >= 400 && status < 500 && status !== 409 && status !== 423 && status !== 429) return false;
+        if (refused(error)) return false;
         statusLine.textContent = say("upload.retrying");
         return true;
       },
       onError: function (error) {
         var response = error.originalResponse;
+        // The server ended a refused upload (a rule broken, too large): nothing is left to resume, so
+        // the page must not offer to continue it next time.
+        if (refused(error)) forget(upload);
         failed(response ? detailOf(response.getBody()) : "");
       },
       onSuccess: finished,
@@ -213,6 +215,26 @@
       statusLine.textContent = say("upload.starting");
       upload.start();
     });
+  }
+
+  // A refusal, not a passing trouble: a 4xx other than offset mismatch (409), locked (423), too many (429).
+  function refused(error) {
+    var status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+    return status >= 400 && status < 500 && status !== 409 && status !== 423 && status !== 429;
+  }
+
+  function forget(upload) {
+    var storage = upload.options.urlStorage;
+    upload.options
+      .fingerprint(upload.file, upload.options)
+      .then(function (fingerprint) {
+        return storage.findUploadsByFingerprint(fingerprint);
+      })
+      .then(function (previous) {
+        previous.forEach(function (entry) {
+          storage.removeUpload(entry.urlStorageKey);
+        });
+      });
   }
 
   function offerResume() {
