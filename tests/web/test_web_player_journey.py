@@ -1,17 +1,20 @@
-"""A player signs up, uploads a 21 s 1080p clip through the page, follows it to "Procesado" without
-reloading (having seen "Procesando NN %"), publishes it; a second player in another browser context,
-sent to log in by the vote button, comes back to the video and votes (a second vote says so); the
-city's rankings page shows the vote. The "my videos" screenshot of the README is taken here."""
+"""A player signs up, uploads a 21 s 1080p clip through the page (seeing progress, speed and time left),
+follows it to "Procesado" without reloading (having seen "Procesando NN %"), publishes it; a second
+player in another browser context, sent to log in by the vote button, comes back to the video and votes
+(a second vote says so); the city's rankings page shows the vote. The "my videos" screenshot of the
+README is taken here. The upload page refuses a dropped 720p clip and a picked 5 s one from their
+metadata, sending nothing."""
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, CDPSession, Page, expect
 from site_kit import PASSWORD, PHONE, SCREENSHOTS, Site, api_account, new_context, tus_offered
 
 from anb_devstack.clips import make_clip
@@ -29,6 +32,17 @@ _WATCH_STATUS = """() => {
   record();
   new MutationObserver(record).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
+
+
+# Progress, speed and time left, e.g. "37 % · 0,6 de 1,6 MB · 0,4 MB/s · quedan 3 s".
+_UNDER_WAY = re.compile(r"^\d{1,2} % · \d+,\d de \d+,\d MB · \d+,\d MB/s · quedan \d+ s$")
+
+
+async def _throttle(network: CDPSession, upload_bytes_per_s: int) -> None:
+    await network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": upload_bytes_per_s},
+    )
 
 
 async def _events_offered(site: Site, session: str) -> bool:
@@ -70,7 +84,13 @@ async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, cli
         await expect(page.locator("#file-check")).to_have_text(
             re.compile(r"^Listo para subir: 21,0 s, 1920×1080")
         )
+        # Slowed to about 4 s so that the page shows the upload under way.
+        network = await player.new_cdp_session(page)
+        await network.send("Network.enable")
+        await _throttle(network, upload_bytes_per_s=clip.stat().st_size // 4)
         await page.get_by_role("button", name="Subir").click()
+        await expect(page.locator("#upload-status")).to_have_text(_UNDER_WAY, timeout=30_000)
+        await _throttle(network, upload_bytes_per_s=-1)
         await expect(page).to_have_url("/my-videos?notice=uploaded", timeout=120_000)
 
         row = page.locator(".video-row", has_text=TITLE)
@@ -126,13 +146,14 @@ async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, cli
         await fan.close()
 
 
-async def test_the_upload_page_refuses_a_clip_before_sending_a_byte(
+async def test_the_upload_page_refuses_clips_before_sending_a_byte(
     browser: Browser, site: Site, tmp_path: Path
 ) -> None:
     account = await api_account(site, "Lucas", "Henao", "Pereira")
     short = make_clip(
         tmp_path / "corta.mp4", width=1280, height=720, seconds=5, fps=10, options={"crf": "40"}
     )
+    low = make_clip(tmp_path / "720p.mp4", width=1280, height=720, seconds=21, fps=5, options={"crf": "45"})
     context = await new_context(browser, site, PHONE)
     try:
         await context.add_cookies([{"name": "anb_session", "value": account.token, "url": site.url}])
@@ -141,6 +162,20 @@ async def test_the_upload_page_refuses_a_clip_before_sending_a_byte(
         page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
         await page.goto("/upload")
         await page.get_by_label("Título").fill("Muy corta")
+        # Dropped on the page: long enough, but 720p.
+        dropped = await page.evaluate_handle(
+            """([name, b64]) => {
+              const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+              const transfer = new DataTransfer();
+              transfer.items.add(new File([bytes], name, {type: "video/mp4"}));
+              return transfer;
+            }""",
+            [low.name, base64.b64encode(low.read_bytes()).decode()],
+        )
+        await page.locator("#drop").dispatch_event("drop", {"dataTransfer": dropped})
+        await expect(page.locator("#file-check")).to_have_text(
+            "La resolución es 1280×720; el lado menor debe tener al menos 1080 píxeles (1080p)."
+        )
         await page.get_by_label("Video", exact=True).set_input_files(short)
         await expect(page.locator("#file-check")).to_have_text(
             "El video dura 5,0 s; debe durar al menos 20 s."
