@@ -98,12 +98,6 @@ async def wait_processed(
             await asyncio.sleep(1)
 
 
-def tus_offered(site: Site) -> bool:
-    """Whether the gateway speaks tus at /api/uploads/ (issue 18), as the upload page asks it."""
-    answer = httpx.options(site.api + "/uploads/", timeout=30)
-    return answer.status_code in (200, 204) and "tus-version" in answer.headers
-
-
 @dataclass(frozen=True)
 class Published:
     video_id: str

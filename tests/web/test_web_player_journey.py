@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Browser, CDPSession, Page, expect
-from site_kit import PASSWORD, PHONE, SCREENSHOTS, Site, api_account, new_context, tus_offered
+from site_kit import PASSWORD, PHONE, SCREENSHOTS, Site, api_account, new_context
 
 from anb_devstack.clips import make_clip
 
@@ -75,9 +75,8 @@ async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, cli
         await expect(page.get_by_role("status")).to_have_text("¡Bienvenido! Tu cuenta está lista.")
 
         await page.get_by_role("link", name="Subir video").click()
-        # Resumable (tus) where the gateway offers /api/uploads/, else the one-request upload.
-        transport = "tus" if tus_offered(site) else "single"
-        await expect(page.locator("#upload-form")).to_have_attribute("data-transport", transport)
+        # Resumable: the gateway offers tus at /api/uploads/ (the one-request fallback: test_web_security).
+        await expect(page.locator("#upload-form")).to_have_attribute("data-transport", "tus")
         await page.get_by_label("Título").fill(TITLE)
         await page.get_by_label("Video", exact=True).set_input_files(clip)
         # Checked in the browser from the file's metadata, before any byte is sent.

@@ -1,12 +1,12 @@
-"""The video page with the media fields of the contract (``poster_url``, ``storyboard_url``,
-``hls_url``): HLS plays through hls.js, the MP4 takes over when the playlist fails, scrubbing shows the
-storyboard's thumbnails, and the share tags carry the poster.
+"""The video page's player with media whose every detail the test knows: HLS plays through hls.js, the
+MP4 takes over when the playlist fails, scrubbing (pointer and keyboard) shows the storyboard's exact
+thumbnail, and the share tags carry the poster.
 
-Until the API gives those fields for a real video (issue 17), the page is rendered here by its own
-template from a video shaped as the contract says, the media made with ffmpeg from a real clip and
-kept in the platform's storage behind presigned links (another origin than the page, as in a
-deployment); the page gets the site's own Content-Security-Policy and scripts. Once the fields come,
-test_web_visitor checks the same on a processed video.
+A processed video's real media is checked in test_web_visitor; here the page is rendered by its own
+template from a video shaped as the contract says, so that a playlist can fail on purpose and the
+thumbnail for a moment is known. The media is made with ffmpeg from a real clip and kept in the
+platform's storage behind presigned links (another origin than the page, as in a deployment); the page
+gets the site's own Content-Security-Policy and scripts.
 """
 
 from __future__ import annotations

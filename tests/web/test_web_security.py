@@ -1,6 +1,7 @@
-"""What a player typed shows as text; forms and state-changing requests without their CSRF token are
-refused; the pages' headers (CSP without inline script or style, the session cookie's flags); /api
-answers as the contract says, cookie or not; the page's login counts against the API's limits."""
+"""What a player typed (in the upload page, sent in one request) shows as text; forms and
+state-changing requests without their CSRF token are refused; the pages' headers (CSP without inline
+script or style, the session cookie's flags); /api answers as the contract says, cookie or not; the
+page's login counts against the API's limits."""
 
 from __future__ import annotations
 
@@ -27,21 +28,22 @@ async def test_a_title_with_markup_shows_as_text_followed_by_polling_and_deleted
     browser: Browser, site: Site, clip: Path
 ) -> None:
     account = await api_account(site, "Sofía", "Álvarez", "Cali")
-    async with httpx.AsyncClient(base_url=site.api, timeout=120, headers=account.auth) as client:
-        with clip.open("rb") as handle:
-            sent = await client.post(
-                "/videos/upload", files={"video_file": ("x.mp4", handle, "video/mp4")}, data={"title": XSS}
-            )
-        assert sent.status_code == 202, sent.text
     context = await new_context(browser, site)
     try:
-        # Without the events endpoint (as before it existed) the page polls: the status still follows.
+        # As before the events and tus endpoints existed: the page polls for the status, and uploads
+        # in one request (the fallback the upload page takes when /api/uploads/ answers 404).
         await context.route("**/api/videos/events", lambda route: route.fulfill(status=404))
+        await context.route("**/api/uploads/", lambda route: route.fulfill(status=404))
         page = await context.new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: dialogs.append(dialog.message))
-        await log_in(page, account)
-        await expect(page).to_have_url("/my-videos?notice=logged_in")
+        await log_in(page, account, "/upload")
+        await expect(page.locator("#upload-form")).to_have_attribute("data-transport", "single")
+        await page.get_by_label("Título").fill(XSS)
+        await page.get_by_label("Video", exact=True).set_input_files(clip)
+        await expect(page.locator("#file-check")).to_contain_text("Listo para subir")
+        await page.get_by_role("button", name="Subir").click()
+        await expect(page).to_have_url("/my-videos?notice=uploaded", timeout=120_000)
         row = page.locator(".video-row")
         await expect(row.locator(".row-title")).to_have_text(XSS)
         await expect(page.locator("#my-videos")).to_have_attribute("data-feed", "polling")
