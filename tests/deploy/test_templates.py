@@ -180,7 +180,7 @@ def test_queue_and_dead_letter_queue(platform_template: dict[str, Any]) -> None:
     assert platform_template["Resources"]["AlertsTopic"]["Type"] == "AWS::SNS::Topic"
 
 
-def test_bucket_is_private_encrypted_and_aborts_stale_multipart_uploads(
+def test_bucket_is_private_encrypted_aborts_stale_multipart_uploads_and_lets_pages_read(
     platform_template: dict[str, Any],
 ) -> None:
     bucket = props(platform_template, "VideoBucket")
@@ -193,6 +193,9 @@ def test_bucket_is_private_encrypted_and_aborts_stale_multipart_uploads(
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
     rules = bucket["LifecycleConfiguration"]["Rules"]
     assert {"DaysAfterInitiation": 1} in [r.get("AbortIncompleteMultipartUpload") for r in rules]
+    # The web app's hls.js reads segments by presigned link from the site's origin: reads only.
+    (cors,) = bucket["CorsConfiguration"]["CorsRules"]
+    assert sorted(cors["AllowedMethods"]) == ["GET", "HEAD"]
 
 
 SERVICE_DATABASE_SECRETS = {
