@@ -1,5 +1,5 @@
-"""The gallery pages through a city's videos, most voted first; "my videos" shows a failure and its
-reason as it happens; logging out ends the session.
+"""The gallery pages through a city's videos, most voted first, and a fan votes from it; "my videos"
+shows a failure and its reason as it happens; logging out ends the session.
 
 The rows are written straight into the platform's database (a transcode per video would cost minutes):
 the pages read them through the API as they read any video, and a status written to the table reaches
@@ -77,6 +77,16 @@ async def test_the_gallery_pages_a_citys_videos_most_voted_first(
         await expect(page.get_by_role("link", name="Siguiente")).to_have_count(0)
         await page.get_by_role("link", name="Anterior").click()
         await expect(titles).to_have_count(PAGE_SIZE)
+
+        # A fan with a session votes from the gallery itself: the card's count changes in place.
+        fan = await api_account(site, "Tomás", "Rincón", "Neiva")
+        await context.add_cookies([{"name": "anb_session", "value": fan.token, "url": site.url}])
+        await page.goto(f"/?city={CITY}&page=2")
+        votes = page.locator(".card", has_text="Jugada 1").locator(".votes")
+        await votes.get_by_role("button", name="Votar por «Jugada 1»").click()
+        await expect(votes.locator(".said")).to_have_text("Voto registrado exitosamente.")
+        await expect(votes.locator(".count")).to_have_text("2 votos")
+        await expect(page).to_have_url(f"/?city={CITY}&page=2")
     finally:
         await context.close()
 

@@ -2,8 +2,8 @@
 follows it to "Procesado" without reloading (having seen "Procesando NN %"), publishes it; a second
 player in another browser context, sent to log in by the vote button, comes back to the video and votes
 (a second vote says so); the city's rankings page shows the vote. The "my videos" screenshot of the
-README is taken here. The upload page refuses a dropped 720p clip and a picked 5 s one from their
-metadata, sending nothing."""
+README is taken here. The upload page refuses a dropped 720p clip, a file over the size limit and a
+picked 5 s clip before sending anything."""
 
 from __future__ import annotations
 
@@ -174,6 +174,14 @@ async def test_the_upload_page_refuses_clips_before_sending_a_byte(
         await page.locator("#drop").dispatch_event("drop", {"dataTransfer": dropped})
         await expect(page.locator("#file-check")).to_have_text(
             "La resolución es 1280×720; el lado menor debe tener al menos 1080 píxeles (1080p)."
+        )
+        # Over the size limit (a sparse file: the browser reads only its size).
+        heavy = tmp_path / "pesada.mp4"
+        with heavy.open("wb") as handle:
+            handle.truncate(100_000_001)
+        await page.get_by_label("Video", exact=True).set_input_files(heavy)
+        await expect(page.locator("#file-check")).to_have_text(
+            "El archivo pesa 100,0 MB; el máximo es 100 MB."
         )
         await page.get_by_label("Video", exact=True).set_input_files(short)
         await expect(page.locator("#file-check")).to_have_text(
