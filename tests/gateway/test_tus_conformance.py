@@ -93,6 +93,20 @@ async def _expire(db_url: str, upload_id: str) -> None:
         await connection.close()
 
 
+async def _leased(db_url: str, upload_id: str) -> bool:
+    connection = await asyncpg.connect(libpq_url(db_url))
+    try:
+        return bool(
+            await connection.fetchval(
+                "SELECT lease_token IS NOT NULL AND lease_expires_at > now() FROM tus_uploads"
+                " WHERE id = $1::uuid",
+                upload_id,
+            )
+        )
+    finally:
+        await connection.close()
+
+
 def _detail(response: httpx.Response) -> str:
     assert response.headers["Tus-Resumable"] == "1.0.0"
     body = response.json()
@@ -439,3 +453,32 @@ async def test_cors_lets_a_browser_read_the_tus_headers(uploads: httpx.AsyncClie
         "tus-version",
     } <= exposed
     await uploads.delete(response.headers["Location"], headers={**TUS, **owner.auth})
+
+
+async def test_a_patch_cut_mid_body_keeps_what_arrived(
+    uploads: httpx.AsyncClient, owner: Player, clip_20mib: bytes, aws: Aws, db_url: str
+) -> None:
+    # tus: the server stores as much of an interrupted PATCH as it received. Here a whole part and
+    # 3 MiB after it arrive, then the client goes away.
+    location = await create(uploads, owner.auth, len(clip_20mib))
+    arrived = 11 * MIB
+
+    async def cut() -> AsyncIterator[bytes]:
+        for start in range(0, arrived, MIB):
+            yield clip_20mib[start : start + MIB]
+        await asyncio.sleep(1)  # the bytes reach ingest before the connection drops
+        raise ConnectionResetError("link dropped")
+
+    headers = {**TUS, **OCTETS, **owner.auth, "Upload-Offset": "0", "Content-Length": str(len(clip_20mib))}
+    with pytest.raises(ConnectionResetError):
+        await uploads.patch(location, content=cut(), headers=headers)
+    # Ingest ends the cut PATCH on its own time: until then it holds the lease.
+    for _ in range(100):
+        if not await _leased(db_url, id_of(location)):
+            break
+        await asyncio.sleep(0.2)
+    head = await uploads.head(location, headers={**TUS, **owner.auth})
+    assert head.headers["Upload-Offset"] == str(arrived)
+    rest = await send(uploads, owner.auth, location, arrived, clip_20mib[arrived:])
+    assert rest.status_code == 204, rest.text
+    assert rest.headers["ANB-Video-Status"] == "uploaded"

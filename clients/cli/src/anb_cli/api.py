@@ -14,6 +14,7 @@ import httpx
 
 from anb_cli import sse
 from anb_cli.multipart import FilePart, MultipartBody
+from anb_cli.tus import Tus
 
 DEFAULT_API_URL = "http://127.0.0.1:8000/api"
 
@@ -131,6 +132,12 @@ class Client:
         if transfer is not None:
             transfer.start(body.content_length)
         return self._json("POST", "videos/upload", content=_counted(body, transfer), headers=body.headers)
+
+    @contextmanager
+    def resumable(self) -> Iterator[Tus]:
+        """The resumable upload's requests; a connection that fails or breaks raises ``ApiUnreachable``."""
+        with _transport_errors(self.base_url):
+            yield Tus(self._http, self.base_url)
 
     def videos(self, limit: int | None = None, offset: int | None = None) -> list[Json]:
         return self._list("GET", "videos", params=_params(limit=limit, offset=offset))

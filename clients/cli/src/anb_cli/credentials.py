@@ -77,7 +77,7 @@ def save(credentials: Credentials, path: Path | None = None) -> Path:
     path = path or credentials_path()
     tokens = _read_all(path)
     tokens[_key(credentials.api)] = asdict(credentials)
-    _write(path, {"tokens": tokens})
+    write_private(path, {"tokens": tokens})
     return path
 
 
@@ -86,17 +86,18 @@ def forget(api: str, path: Path | None = None) -> bool:
     tokens = _read_all(path)
     if tokens.pop(_key(api), None) is None:
         return False
-    _write(path, {"tokens": tokens})
+    write_private(path, {"tokens": tokens})
     return True
 
 
-def _write(path: Path, data: object) -> None:
+def write_private(path: Path, data: object) -> None:
+    """``data`` as JSON at ``path``, readable by the user only, in a folder only the user enters."""
     path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
     # mkdir's mode is masked by the umask and ignored for an existing folder: set it explicitly.
     path.parent.chmod(_DIR_MODE)
     # Written to a private temporary file then renamed, so the token is never readable by others,
     # not even for an instant, and a crash mid-write leaves the previous file intact.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".credentials-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
         os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as out:

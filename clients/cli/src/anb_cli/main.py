@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from anb_cli import credentials, render
+from anb_cli import credentials, render, resume, tus
 from anb_cli.api import DEFAULT_API_URL, FINAL_STATUSES, ApiError, ApiUnreachable, Client, Json
 from anb_cli.multipart import FileChangedError
 
@@ -54,6 +55,10 @@ class NotLoggedIn(Exception):
     pass
 
 
+class Interrupted(Exception):
+    """A resumable upload stopped before its end; running the command again resumes it."""
+
+
 def _state(ctx: typer.Context) -> State:
     state = ctx.find_root().obj
     return state if isinstance(state, State) else State(DEFAULT_API_URL)
@@ -82,7 +87,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
                 f"cannot reach the ANB API at {error.url} ({error.reason}).\n"
                 "Is the platform running (`make run`), and is --api / ANB_API_URL right?"
             ) from None
-        except (NotLoggedIn, FileChangedError) as error:
+        except (NotLoggedIn, FileChangedError, Interrupted) as error:
             raise _fail(str(error)) from None
 
     return wrapper
@@ -223,6 +228,14 @@ def upload(
     title: Annotated[str, typer.Option("--title", "-t", help="Title, 1-200 characters.")],
     wait: Annotated[bool, typer.Option("--wait", "-w", help="Follow processing until it ends.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 900.0,
+    resumable: Annotated[
+        bool,
+        typer.Option(
+            "--resume/--no-resume",
+            help="Resumable upload (tus): an interrupted one continues where it stopped when run again "
+            "on the same file. --no-resume sends the file in one request.",
+        ),
+    ] = True,
 ) -> None:
     """Upload a clip (20-60 s, at least 1080p, MP4/MOV/WebM/MKV), streamed from disk."""
     # Checked here too so a long clip is not sent only to be refused for its title.
@@ -232,15 +245,92 @@ def upload(
         # The gateway refuses a bad token before reading the body, which a client still sending a large
         # file sees as a broken connection: ask first, so an expired login reads as one.
         client.videos(limit=1)
-        with _transfer_bar(f"Uploading {file.name}", f"Sent {file.name}, server checking") as bar:
-            answer = client.upload(file, title, bar)
-        video_id = str(answer["video_id"])
-        out.print(answer.get("message", "Uploaded."), highlight=False)
+        with client.resumable() as session:
+            offered = resumable and session.offered()
+        if offered:
+            video_id = _upload_resumable(client, _state(ctx).api, file, title)
+            out.print(UPLOADED, highlight=False)
+        else:
+            with _transfer_bar(f"Uploading {file.name}", f"Sent {file.name}, server checking") as bar:
+                answer = client.upload(file, title, bar)
+            video_id = str(answer["video_id"])
+            out.print(answer.get("message", "Uploaded."), highlight=False)
         out.print(f"video_id: {video_id}", highlight=False)
         if wait:
             video = _follow(client, video_id, timeout)
             out.print(render.status_line(video))
             out.print(f"processed_url: {video.get('processed_url')}", highlight=False, soft_wrap=True)
+
+
+UPLOADED = "Video subido correctamente. Procesamiento en curso."
+"""What the one-request upload answers; a finished resumable upload is the same video."""
+
+
+def _upload_resumable(client: Client, api: str, file: Path, title: str) -> str:
+    """Send ``file`` with tus, resuming this file's unfinished upload if there is one; its video id."""
+    length = file.stat().st_size
+    digest = resume.digest(file)
+    pending = resume.load(api, digest)
+    offset = 0
+    with client.resumable() as session:
+        if pending is not None:
+            try:
+                offset = session.offset(pending.url)
+            except tus.UploadGone:
+                resume.forget(api, digest)
+                pending = None
+            except tus.Refused as refused:
+                raise ApiError.from_response(refused.response) from None
+        if pending is not None:
+            again = max(pending.sent - offset, 0)
+            out.print(
+                f"Resuming {file.name} at byte {offset} of {length}: {again} bytes sent before were "
+                "not stored and are sent again.",
+                highlight=False,
+            )
+        else:
+            try:
+                created = session.create(length, title, file.name)
+            except tus.Refused as refused:
+                raise ApiError.from_response(refused.response) from None
+            pending = resume.Pending(api, digest, created.url, length, created.expires_at)
+            resume.save(pending)
+    reached = offset
+
+    def sent(position: int) -> None:
+        nonlocal reached
+        bar.advance(position - reached)
+        reached = position
+
+    try:
+        with (
+            client.resumable() as session,
+            _transfer_bar(f"Uploading {file.name}", f"Sent {file.name}, server checking") as bar,
+        ):
+            bar.start(length)
+            bar.advance(offset)
+            session.send(pending.url, file, offset, length, sent)
+    except tus.Refused as refused:
+        if refused.response.status_code == 400:
+            # The clip breaks a rule (the server has terminated the upload) or a request was malformed:
+            # either way this upload cannot go on; cancel it so that it holds nothing until it expires.
+            with contextlib.suppress(ApiUnreachable), client.resumable() as session:
+                session.terminate(pending.url)
+            resume.forget(api, digest)
+        else:
+            resume.save(pending.having_sent(reached))
+        raise ApiError.from_response(refused.response) from None
+    except ApiUnreachable as error:
+        resume.save(pending.having_sent(reached))
+        raise Interrupted(
+            f"upload interrupted after {reached} of {length} bytes ({error.reason}).\n"
+            "Run the same command again to resume where the server stopped storing."
+        ) from None
+    except BaseException:
+        resume.save(pending.having_sent(reached))
+        raise
+    resume.forget(api, digest)
+    return tus.video_id(pending.url)
 
 
 def _follow(client: Client, video_id: str, timeout: float) -> Json:
