@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import httpx
 from faultkit import FaultPlatform, new_player
+
+from anb_devstack import invariants
 
 _BOUNDARY = "faultboundary"
 
@@ -112,3 +116,68 @@ async def _wait_ingest_back(fault_platform: FaultPlatform, timeout_s: float = 60
                 pass
             await asyncio.sleep(0.5)
     raise AssertionError("ingest did not come back after being killed")
+
+
+_MIB = 1024 * 1024
+
+
+async def test_sigkill_ingest_mid_resumable_patch(fault_platform: FaultPlatform, accepted_clip: Path) -> None:
+    """tus: ingest dies mid-PATCH; the restarted one frees the dead writer's lease at once, HEAD tells
+    the true offset (whole parts S3 has, never bytes that died with the process), and the same
+    client resumes from there to a processed video whose original is the source, byte for byte."""
+    player = await new_player(fault_platform.api)
+    data = accepted_clip.read_bytes()
+    tus = {"Tus-Resumable": "1.0.0", **player.auth}
+    metadata = "title " + base64.b64encode(b"killed mid-PATCH").decode()
+    created = await player.client.post(
+        "/uploads/", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": metadata}
+    )
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    sent, killed = asyncio.Event(), asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        # A whole 8 MiB part and a little more, then a trickle until ingest is killed under it.
+        for start in range(0, 9 * _MIB, _MIB):
+            yield data[start : start + _MIB]
+        sent.set()
+        for start in range(9 * _MIB, len(data), 64 * 1024):
+            if not killed.is_set():
+                await asyncio.sleep(0.2)
+            yield data[start : start + 64 * 1024]
+
+    octets = {"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
+    patch = asyncio.create_task(player.client.patch(location, headers={**tus, **octets}, content=body()))
+    try:
+        await asyncio.wait_for(sent.wait(), timeout=60)
+        await asyncio.sleep(2.0)  # the part reaches S3 and the row's offset moves past it
+        for process in fault_platform.children("anb_ingest.app"):
+            process.send_signal(signal.SIGKILL)
+        killed.set()
+        with contextlib.suppress(httpx.HTTPError):
+            answer = await patch
+            assert answer.status_code in (502, 503), answer.text
+    finally:
+        patch.cancel()
+        with contextlib.suppress(BaseException):
+            await patch
+    await _wait_ingest_back(fault_platform)
+    # An upload in progress is no invariant violation: its part and multipart upload are its own.
+    problems = await invariants.check(fault_platform.scope)
+    assert problems == [], "\n".join(problems)
+    head = await player.client.head(location, headers=tus)
+    assert head.status_code == 200
+    offset = int(head.headers["Upload-Offset"])
+    assert offset == 8 * _MIB, offset
+    # Not 423: the dead writer's lease went with the restart, not after it lapses.
+    rest = await player.client.patch(
+        location, headers={**tus, **octets, "Upload-Offset": str(offset)}, content=data[offset:]
+    )
+    assert rest.status_code == 204, rest.text
+    assert rest.headers["ANB-Video-Status"] == "uploaded"
+    video_id = location.rstrip("/").rsplit("/", 1)[-1]
+    assert await player.wait_for(video_id, {"processed", "failed"}) == "processed"
+    original = (await player.client.get(f"/videos/{video_id}", headers=player.auth)).json()["original_url"]
+    stored = (await player.client.get(original)).content
+    assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest()
+    await fault_platform.assert_invariants()

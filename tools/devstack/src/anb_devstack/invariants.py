@@ -26,6 +26,10 @@ from anb_common.processes import alive, owner_pid
 from anb_common.reasons import ProcessingFailure, decode
 from anb_common.settings import AwsSettings, DatabaseSettings
 
+SWEEP_MARGIN_S = 300
+"""How long past its expiry a resumable upload may still exist: ingest's sweeper looks every minute
+(ANB_INGEST_TUS_SWEEP_INTERVAL_S) and may be busy or restarting."""
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -135,6 +139,12 @@ async def check(scope: Scope) -> list[str]:
             "SELECT v.id, v.vote_count, count(vo.id) AS counted FROM videos v "
             "LEFT JOIN votes vo ON vo.video_id = v.id GROUP BY v.id HAVING v.vote_count <> count(vo.id)"
         )
+        # Resumable uploads not yet videos: theirs are the objects and multipart uploads of their id
+        # while they last; one expired longer ago than the sweeper needs was not swept.
+        resumable = await connection.fetch(
+            "SELECT id, expires_at < now() - make_interval(secs => $1) AS unswept FROM tus_uploads",
+            SWEEP_MARGIN_S,
+        )
         score_mismatch = await connection.fetch(
             "SELECT s.user_id, s.votes, coalesce(sum(v.vote_count), 0) AS counted FROM player_scores s "
             "LEFT JOIN videos v ON v.user_id = s.user_id AND v.published GROUP BY s.user_id, s.votes "
@@ -155,17 +165,23 @@ async def check(scope: Scope) -> list[str]:
             f"but the queue holds only {depth} messages: a job was lost ({not_in_outbox[:5]})"
         )
 
+    in_progress = {row["id"] for row in resumable}
+    for row in resumable:
+        if row["unswept"]:
+            problems.append(f"resumable upload {row['id']} expired over {SWEEP_MARGIN_S} s ago, not swept")
     uploads = await _keys(aws, UPLOADS_PREFIX)
     for key in sorted(uploads):
-        if video_id_from_key(key) not in ids:
-            problems.append(f"orphan object {key}: no video row owns it")
+        owner = video_id_from_key(key)
+        if owner not in ids and owner not in in_progress:
+            problems.append(f"orphan object {key}: no video row nor upload in progress owns it")
     for row in videos:
         if row["original_key"] not in uploads:
             problems.append(f"video {row['id']} has no original object {row['original_key']}")
     problems.extend(await output_problems(scope))
 
     for key in await _open_multipart_uploads(aws):
-        problems.append(f"open multipart upload left behind for {key}")
+        if video_id_from_key(key) not in in_progress:
+            problems.append(f"open multipart upload left behind for {key}")
 
     if scope.temp_dir.exists():
         for leftover in sorted(scope.temp_dir.iterdir()):
