@@ -210,13 +210,17 @@ class Videos:
         sprite: bytes = b"sprite",
         hls: Mapping[str, bytes] | None = None,
         recorded: bool = True,
+        footage: tuple[float, float] | None = None,
     ) -> None:
         """Objects and keys of a processed video's derivatives as the transcoder leaves them (under
         processed/<id>/): the poster, and the storyboard with its sprite and the HLS files when given
         (``hls``: file name -> bytes, with ``index.m3u8`` the playlist). ``recorded=False``: the
-        objects only, as a worker leaves them before it records its result in the row."""
+        objects only, as a worker leaves them before it records its result in the row. ``footage``:
+        where the player's footage lies in the MP4 (start and length in seconds)."""
         objects = {keys.poster_key(video_id, 0): poster}
-        values: dict[str, str] = {"poster_key": keys.poster_key(video_id, 0)}
+        values: dict[str, str | float] = {"poster_key": keys.poster_key(video_id, 0)}
+        if footage is not None:
+            values |= {"footage_start_s": footage[0], "footage_s": footage[1]}
         if storyboard is not None:
             objects |= {keys.storyboard_key(video_id): storyboard.encode(), keys.sprite_key(video_id): sprite}
             values["storyboard_key"] = keys.storyboard_key(video_id)

@@ -25,6 +25,7 @@ from anb_gateway.login_attempts import LoginAttempts
 from anb_gateway.media_files import MediaFiles
 from anb_gateway.media_links import MediaLinks
 from anb_gateway.passwords import Passwords
+from anb_gateway.poster_relay import PosterRelay
 from anb_gateway.runtime import Runtime
 from anb_gateway.schemas.videos import VideoSummary
 from anb_gateway.storage import Storage
@@ -56,6 +57,8 @@ MediaLinksDep: TypeAlias = NamedDependency[SkipValidation[MediaLinks]]
 """The links of a video's poster, storyboard and playlist, as ``media_links``."""
 MediaFilesDep: TypeAlias = NamedDependency[SkipValidation[MediaFiles]]
 """Playlists and storyboards with presigned links inside, as ``media_files``."""
+PostersDep: TypeAlias = NamedDependency[SkipValidation[PosterRelay]]
+"""The poster pick relayed to ingest, as ``posters``."""
 CurrentUser: TypeAlias = NamedDependency[uuid.UUID]
 """The authenticated caller's id, provided as ``user_id`` by authn.current_user where a route needs it."""
 
@@ -100,9 +103,12 @@ def providers(runtime: Runtime) -> dict[str, Provide]:
     def media_files() -> MediaFiles:
         return runtime.media_files
 
+    def posters() -> PosterRelay:
+        return runtime.posters
+
     values = (
         pool, storage, listings, ingest, tus, tokens, passwords, login_attempts, events, readiness,
-        media_links, media_files,
+        media_links, media_files, posters,
     )  # fmt: skip
     return {value.__name__: Provide(value, sync_to_thread=False) for value in values}
 

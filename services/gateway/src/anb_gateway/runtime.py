@@ -23,6 +23,7 @@ from anb_gateway.login_attempts import LoginAttempts
 from anb_gateway.media_files import MediaFiles
 from anb_gateway.media_links import MediaLinks
 from anb_gateway.passwords import Passwords
+from anb_gateway.poster_relay import PosterRelay
 from anb_gateway.ratelimit import FixedWindows
 from anb_gateway.schemas.videos import VideoSummary
 from anb_gateway.settings import GatewaySettings
@@ -50,6 +51,12 @@ class Runtime:
         expiry_s = settings.http.presign_expiry_s
         self.media_links = MediaLinks(signing_keys.jwt_key(settings.security), expiry_s, self.storage)
         self.media_files = MediaFiles(self.storage, expiry_s, settings.media.cache_entries)
+        self.posters = PosterRelay(
+            settings.ingest_url,
+            signing_keys.internal_key(settings.security),
+            settings.media.poster_timeout_s,
+            settings.http.ingest_connect_timeout_s,
+        )
         self.ingest = IngestProxy(
             settings.ingest_url,
             signing_keys.internal_key(settings.security),
@@ -90,6 +97,7 @@ class Runtime:
         self._pool = await db.create_pool(settings.db)
         await self._s3.start()
         await self.ingest.start()
+        await self.posters.start()
         await self.tus.start()
         self.events.start(self.pool)
         self._undo_stop_signal = on_stop_signal(self.events.stop_streams)
@@ -105,6 +113,7 @@ class Runtime:
         await self._feed.close()
         await self.events.close()
         await self.ingest.close()
+        await self.posters.close()
         await self.tus.close()
         await self._s3.close()
         if self._pool is not None:

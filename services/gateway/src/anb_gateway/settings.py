@@ -95,13 +95,16 @@ class EventsSettings(BaseSettings):
 
 class MediaSettings(BaseSettings):
     """A processed video's pictures and streams: the storyboard and playlist served with presigned
-    links inside (media_files.py)."""
+    links inside (media_files.py), and the poster pick relayed to ingest (poster_relay.py)."""
 
     model_config = section("ANB_MEDIA_")
 
     cache_entries: int = Field(default=1000, ge=1)
     """Rewritten playlists and storyboards kept in memory (tens of KB each); past it the least recently
     served is dropped and presigned again when asked for."""
+    poster_timeout_s: float = Field(default=60.0, gt=0)
+    """Longest the gateway waits for ingest to extract a poster from the processed MP4 (a download
+    and one decoded frame: about a second); past it the pick answers 504."""
 
 
 class GatewaySettings(ServiceSettings):
@@ -120,6 +123,6 @@ class GatewaySettings(ServiceSettings):
     events: EventsSettings = Field(default_factory=EventsSettings)
     """The live events of players' videos (ANB_EVENTS_*)."""
     media: MediaSettings = Field(default_factory=MediaSettings)
-    """Storyboards and playlists served with presigned links inside (ANB_MEDIA_*)."""
+    """Storyboards, playlists and the poster pick (ANB_MEDIA_*)."""
     ingest_url: str = "http://127.0.0.1:8001"
     """Base URL of the internal ingest service that uploads are streamed to."""

@@ -47,6 +47,28 @@ PUBLISHED_UNDELETABLE = "El video está publicado para votación y no puede elim
 ALREADY_PUBLISHED = "El video ya está publicado."
 NOT_PROCESSED_YET = "El video aún no ha sido procesado."
 
+# --- The poster pick ------------------------------------------------------------------------------
+POSTER_CHOSEN = "Portada actualizada."
+POSTER_NOT_YET = (
+    "La portada de este video aún no se puede elegir: se procesó antes de que la plataforma registrara "
+    "dónde empiezan y terminan las imágenes del jugador."
+)
+POSTERS_UNAVAILABLE = "El servicio de imágenes no está disponible; intente de nuevo en unos minutos."
+POSTERS_TIMED_OUT = "El servicio de imágenes no respondió a tiempo; intente de nuevo."
+POSTERS_UNEXPECTED = "El servicio de imágenes respondió de forma inesperada; intente de nuevo."
+
+
+def poster_out_of_range(footage_s: object) -> str:
+    """A moment outside the player's footage; ``footage_s`` is its length when known."""
+    rule = (
+        "time_s: el momento debe estar dentro de las imágenes del jugador "
+        "(sin las tarjetas de inicio y cierre)"
+    )
+    if isinstance(footage_s, int | float) and not isinstance(footage_s, bool):
+        return f"{rule}: desde 0 s y antes de {_decimal(footage_s, 1)} s, su duración."
+    return f"{rule}."
+
+
 # --- Votes ----------------------------------------------------------------------------------------
 VOTED = "Voto registrado exitosamente."
 ALREADY_VOTED = "Ya has votado por este video."

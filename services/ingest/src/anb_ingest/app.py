@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any, cast
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ASGIApp
 
-from anb_common import identity, ingest_api, logs
+from anb_common import identity, ingest_api, logs, poster_api
 from anb_common.metrics import Metric, Metrics
 from anb_common.readiness import NotReady
 from anb_common.reasons import Reason, UploadRule
 from anb_common.request_context import App, RequestContext
 from anb_ingest.errors import DependencyUnavailable, UploadRejected
+from anb_ingest.posters import PosterRefused
 from anb_ingest.runtime import Runtime
 from anb_ingest.settings import IngestSettings
 from anb_ingest.tus.routes import ROUTES as TUS_ROUTES
@@ -117,6 +120,37 @@ def _refusal(metrics: Metrics, status: int, reason: Reason) -> Response[bytes]:
     return _answer(ingest_api.UploadRefusal.of(status, reason), status)
 
 
+@post("/internal/videos/{video_id:uuid}/poster", status_code=200)
+async def pick_poster(
+    request: Request[object, object, State], state: State, video_id: FromPath[uuid.UUID]
+) -> Response[bytes]:
+    """The owner's poster pick, relayed by the gateway (``anb_common.poster_api``, ``posters``)."""
+    runtime: Runtime = state.runtime
+    try:
+        user_id = identity.verify(
+            request.headers.get(identity.HEADER),
+            runtime.internal_secret,
+            method=request.method,
+            path=request.url.path,
+            seen=runtime.seen_nonces,
+        )
+        pick = poster_api.pick.decode(await request.body())
+        key = await runtime.posters.pick(video_id, user_id, pick.time_s)
+    except identity.IdentityError as exc:
+        log.warning("poster pick refused: bad internal identity", extra={"error": str(exc)})
+        return _poster_refusal(PosterRefused(poster_api.PosterRule.IDENTITY))
+    except PosterRefused as refused:
+        log.info("poster pick refused", extra={"rule": refused.rule, "values": refused.values})
+        return _poster_refusal(refused)
+    log.info("poster picked", extra={"video_id": str(video_id), "poster_key": key})
+    return Response(poster_api.encode(poster_api.PosterStored(key)), media_type="application/json")
+
+
+def _poster_refusal(refused: PosterRefused) -> Response[bytes]:
+    body = poster_api.encode(poster_api.PosterRefusal(refused.rule, refused.values))
+    return Response(body, status_code=poster_api.STATUS[refused.rule], media_type="application/json")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
     """An answer 500, logged with the request id (bound around the whole request): with the trace for
     a bug of ours; in one line for Litestar's own (a client that went away mid-body)."""
@@ -138,7 +172,7 @@ def create_app(settings: IngestSettings | None = None) -> Litestar:
     logs.configure("ingest")
     runtime = Runtime(settings)
     return Litestar(
-        route_handlers=[live, health, upload, *TUS_ROUTES],
+        route_handlers=[live, health, upload, pick_poster, *TUS_ROUTES],
         lifespan=[runtime.lifespan],
         middleware=[_request_context],
         # Any exception that is not an HTTP answer, and the HTTP answers 500.

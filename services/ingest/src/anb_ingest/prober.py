@@ -1,6 +1,7 @@
 """Probing an upload in a child process: FFmpeg reads what the internet sent in a process that cannot
 grow past its memory budget nor outlive its time, and never in the process that serves requests
-(which does not even load PyAV).
+(which does not even load PyAV). Other decoding work runs in the same bounded children (``run``:
+the owner's poster pick, ``posters``).
 
 Children are forked from multiprocessing's fork server, started with ingest and with PyAV already
 imported, so a probe starts in milliseconds. A child lowers its own address-space limit (soft and
@@ -17,8 +18,10 @@ import asyncio
 import logging
 import math
 import multiprocessing
+import os
 import resource
 import signal
+from collections.abc import Callable
 from fractions import Fraction
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection
@@ -37,6 +40,11 @@ log = logging.getLogger(__name__)
 
 # A child that ends without an answer gets this long to be reaped before it is killed.
 _EXIT_GRACE_S = 5.0
+
+
+class ChildFailed(Exception):
+    """A child ran past its time, or ended without an answer (its work raised, hit the memory budget,
+    or FFmpeg crashed)."""
 
 
 class _Answer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -74,7 +82,9 @@ class Prober:
 
         "__main__" is preloaded too, so that children do not each import the program's main script.
         """
-        self._context.set_forkserver_preload(["__main__", __name__, "anb_common.media.probing"])
+        self._context.set_forkserver_preload(
+            ["__main__", __name__, "anb_common.media.probing", "anb_common.media.stills"]
+        )
         forkserver.ensure_running()
         child = self._context.Process(target=_ready, name="anb-probe-warmup", daemon=True)
         child.start()
@@ -97,41 +107,63 @@ class Prober:
         raise UploadRejected(reason.code, answer.detail, **reason.values)
 
     async def _run(self, path: Path, limits: UploadLimits) -> _Answer:
+        try:
+            return _decoder.decode(await self._child(_judged, (path, limits), "anb-probe"))
+        except ChildFailed as failed:
+            return _Answer(detail=str(failed))
+
+    async def run(self, work: Callable[..., bytes], *args: Any, name: str) -> bytes:
+        """``work(*args)`` in a child under the probes' bounds: the memory budget and the time limit,
+        and at most ``probe_workers`` children at once, probes included. Returns what ``work``
+        returns; ``ChildFailed`` when the child ran past its time or died without answering,
+        ``DependencyUnavailable`` when no process could be made. ``work`` and ``args`` reach the
+        child pickled (a module-level function: the fork server imports its module)."""
+        async with self._slots:
+            return await self._child(work, args, name)
+
+    async def _child(self, work: Callable[..., bytes], args: tuple[Any, ...], name: str) -> bytes:
         receiver, sender = self._context.Pipe(duplex=False)
         child = self._context.Process(
-            target=_probe_in_child,
-            args=(sender, path, limits, self._memory_bytes, self._timeout_s),
-            name="anb-probe",
+            target=_in_child,
+            args=(sender, work, args, self._memory_bytes, self._timeout_s),
+            name=name,
             daemon=True,
         )
         try:
             try:
                 child.start()
             except OSError as exc:
-                # No process could be made (tasks or memory exhausted): nothing was judged; try later.
-                raise DependencyUnavailable(f"cannot start a probe: {exc!r}") from exc
+                # No process could be made (tasks or memory exhausted): nothing was done; try later.
+                raise DependencyUnavailable(f"cannot start a {name} process: {exc!r}") from exc
             finally:
                 sender.close()
             try:
                 async with asyncio.timeout(self._timeout_s):
                     await _readable(receiver.fileno())
             except TimeoutError:
-                log.warning("probe ran past its time; killed", extra={"timeout_s": self._timeout_s})
-                return _Answer(detail=f"The probe ran past {self._timeout_s:g} s.")
-            return _received(receiver, child)
+                log.warning(
+                    "child ran past its time; killed", extra={"child": name, "timeout_s": self._timeout_s}
+                )
+                raise ChildFailed(f"The {name} process ran past {self._timeout_s:g} s.") from None
+            return _received(receiver, child, name)
         finally:
             receiver.close()
             await _reap(child)
 
 
-def _received(receiver: Connection, child: multiprocessing.process.BaseProcess) -> _Answer:
+def _received(receiver: Connection, child: multiprocessing.process.BaseProcess, name: str) -> bytes:
+    # uvloop's add_reader left the pipe non-blocking: an answer larger than the pipe's buffer (a
+    # poster, up to 100 KB) would end the read early (EAGAIN). The child is writing the rest now.
+    os.set_blocking(receiver.fileno(), True)
     try:
-        return _decoder.decode(receiver.recv_bytes())
+        return receiver.recv_bytes()
     except EOFError:
         # The child died without answering: killed for memory, or FFmpeg crashed on the file.
         child.join(_EXIT_GRACE_S)
-        log.warning("probe ended without an answer", extra={"exit_code": child.exitcode})
-        return _Answer(detail=f"The probe ended without an answer (exit code {child.exitcode}).")
+        log.warning("child ended without an answer", extra={"child": name, "exit_code": child.exitcode})
+        raise ChildFailed(
+            f"The {name} process ended without an answer (exit code {child.exitcode})."
+        ) from None
 
 
 async def _reap(child: multiprocessing.process.BaseProcess) -> None:
@@ -165,13 +197,22 @@ def _ready() -> None:
     """The warm-up child: it proves the fork server forks, with PyAV imported."""
 
 
-def _probe_in_child(
-    sender: Connection, path: Path, limits: UploadLimits, memory_bytes: int, timeout_s: float
+def _in_child(
+    sender: Connection,
+    work: Callable[..., bytes],
+    args: tuple[Any, ...],
+    memory_bytes: int,
+    timeout_s: float,
 ) -> None:
     # Should the parent be gone, the kernel still ends this process (SIGALRM's default action).
     signal.alarm(math.ceil(timeout_s) + 1)
     _limit_address_space(memory_bytes)
-    sender.send_bytes(_encoder.encode(_judge(path, limits)))
+    sender.send_bytes(work(*args))
+
+
+def _judged(path: Path, limits: UploadLimits) -> bytes:
+    """A probe's work: the verdict on ``path`` as JSON (never a pickle: this process touched the file)."""
+    return _encoder.encode(_judge(path, limits))
 
 
 def _judge(path: Path, limits: UploadLimits) -> _Answer:

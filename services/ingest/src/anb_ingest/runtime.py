@@ -22,6 +22,7 @@ from anb_common.readiness import Readiness
 from anb_ingest.jobqueue import SqsJobQueue
 from anb_ingest.outbox import Outbox, Relay
 from anb_ingest.pipeline import Pipeline
+from anb_ingest.posters import Posters
 from anb_ingest.prober import Prober
 from anb_ingest.recovery import recover
 from anb_ingest.s3store import S3UploadStore
@@ -67,6 +68,7 @@ class Runtime:
         self.metrics = Metrics()
         self._pipeline: Pipeline | None = None
         self._tus: TusService | None = None
+        self._posters: Posters | None = None
         self._readiness: Readiness | None = None
 
     @property
@@ -80,6 +82,12 @@ class Runtime:
         if self._tus is None:
             raise RuntimeError("the ingest runtime is not started")
         return self._tus
+
+    @property
+    def posters(self) -> Posters:
+        if self._posters is None:
+            raise RuntimeError("the ingest runtime is not started")
+        return self._posters
 
     @property
     def readiness(self) -> Readiness:
@@ -149,6 +157,7 @@ class Runtime:
                 options=options,
                 metrics=self.metrics,
             )
+            self._posters = Posters(s3, settings.aws.bucket, sessions, prober, options.temp_dir)
             sweeper = asyncio.create_task(
                 _sweep_periodically(self._tus, options.tus_sweep_interval_s), name="tus-sweeper"
             )
@@ -169,4 +178,5 @@ class Runtime:
                     await task
                 self._pipeline = None
                 self._tus = None
+                self._posters = None
                 self._readiness = None

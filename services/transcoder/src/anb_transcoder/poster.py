@@ -19,8 +19,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from anb_common.media.jpeg import encode_jpeg, to_rgb
 from anb_transcoder.graph import Layout
-from anb_transcoder.jpeg import encode_jpeg, to_rgb
 
 SAMPLE_EVERY_S = Fraction(1, 2)
 """Footage between two scored frames: pictures change little within half a second."""

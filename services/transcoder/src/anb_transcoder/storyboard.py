@@ -20,7 +20,7 @@ import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
 from anb_common.keys import STORYBOARD_SPRITE
-from anb_transcoder.jpeg import encode_jpeg, to_rgb
+from anb_common.media.jpeg import encode_jpeg, to_rgb
 
 TILE_WIDTH = 160
 TILE_HEIGHT = 90

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response, get, post
+from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
@@ -16,14 +17,25 @@ from litestar.params import FromPath, Parameter
 
 from anb_common.db.models import VideoStatus
 from anb_gateway import wording
+from anb_gateway.authn import current_user
 from anb_gateway.controllers.videos import parse_id
 from anb_gateway.db import Pool
-from anb_gateway.deps import MediaFilesDep, MediaLinksDep, PoolDep
+from anb_gateway.deps import (
+    CurrentUser,
+    ListingsDep,
+    MediaFilesDep,
+    MediaLinksDep,
+    PoolDep,
+    PostersDep,
+    StorageDep,
+)
 from anb_gateway.media_files import PLAYLIST, STORYBOARD, Kind, MediaFiles, MissingFile
 from anb_gateway.media_links import PLAYLIST_NAME, STORYBOARD_NAME, MediaLinks
-from anb_gateway.openapi_docs import error
+from anb_gateway.openapi_docs import BEARER, FORBIDDEN, NOT_FOUND, UNAUTHORIZED, error
+from anb_gateway.poster_relay import PickRefused
 from anb_gateway.repositories import videos
 from anb_gateway.repositories.videos import VideoRow
+from anb_gateway.schemas.videos import PosterChosen, PosterPick
 
 log = logging.getLogger(__name__)
 
@@ -154,3 +166,51 @@ class MediaController(Controller):
         signature: Signature = None,
     ) -> Response[bytes]:
         return await _serve(pool, media_links, media_files, video_id, expires, signature, _STORYBOARD)
+
+    @post(
+        "/{video_id:str}/poster",
+        status_code=200,
+        summary="Elegir el momento de la portada (segundos desde el inicio de las imágenes del jugador)",
+        dependencies={"user_id": Provide(current_user, sync_to_thread=False)},
+        security=BEARER,
+        responses={
+            200: ResponseSpec(
+                PosterChosen,
+                description="Portada tomada de ese momento del video procesado",
+                examples=[
+                    Example(
+                        value={
+                            "message": wording.POSTER_CHOSEN,
+                            "poster_url": "https://storage.example/processed/…/poster-1.jpg?X-Amz-Signature=…",
+                        }
+                    )
+                ],
+            ),
+            400: error(
+                400, "Momento fuera de las imágenes, o video sin procesar", wording.poster_out_of_range(27.5)
+            ),
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            503: error(503, "Servicio de imágenes no disponible", wording.POSTERS_UNAVAILABLE),
+        },
+    )
+    async def pick_poster(
+        self,
+        video_id: FromPath[str],
+        data: PosterPick,
+        user_id: CurrentUser,
+        posters: PostersDep,
+        storage: StorageDep,
+        listings: ListingsDep,
+    ) -> Response[PosterChosen] | Response[bytes]:
+        target = parse_id(video_id)
+        try:
+            key = await posters.pick(target, user_id, data.time_s)
+        except PickRefused as refused:
+            return refused.answer
+        # Read-your-writes on this process without waiting for the database's change notice.
+        listings.changed(user_id)
+        return Response(
+            PosterChosen(message=wording.POSTER_CHOSEN, poster_url=await storage.download_url(key))
+        )

@@ -1,4 +1,5 @@
-"""The caller's own videos: listing, detail and the answers of delete, publish and upload."""
+"""The caller's own videos: listing, detail and the answers of delete, publish, upload and the poster
+pick."""
 
 from __future__ import annotations
 
@@ -55,3 +56,13 @@ class UploadAccepted(msgspec.Struct):
     message: str
     task_id: uuid.UUID
     video_id: uuid.UUID
+
+
+class PosterPick(msgspec.Struct, forbid_unknown_fields=True):
+    time_s: float
+    """Seconds from the start of the player's footage (after the intro card)."""
+
+
+class PosterChosen(msgspec.Struct):
+    message: str
+    poster_url: str

@@ -1,4 +1,5 @@
-"""Pictures as JPEG files, with FFmpeg's own encoder (``mjpeg``): the worker needs no imaging library.
+"""Pictures as JPEG files, with FFmpeg's own encoder (``mjpeg``): no imaging library is needed (the
+worker's posters and storyboard sprites, ingest's poster picked by the owner).
 
 Output frames are untagged BT.709 limited-range YUV, the HD convention players assume; a JPEG (JFIF)
 is BT.601 full-range YCbCr. Pictures go through RGB, converted with the matrix each side uses, so a
