@@ -230,8 +230,8 @@ pm.collectionVariables.set('password', 'Cancha-2026-segura');
 pm.collectionVariables.set('last_name_a', `Díaz ${run}`);
 pm.collectionVariables.set('city_a', `Bogotá ${run}`);
 pm.collectionVariables.set('city_b', `Cali ${run}`);
-['token_a', 'token_b', 'video_id', 'video2_id', 'processed_url', 'voted', 'poll_processing',
-    'poll_ranking']
+['token_a', 'token_b', 'video_id', 'video2_id', 'processed_url', 'hls_url', 'hls_unsigned_url',
+    'public_hls_url', 'voted', 'poll_processing', 'poll_ranking']
     .forEach((name) => pm.collectionVariables.unset(name));
 """
 
@@ -825,7 +825,15 @@ if (['uploaded', 'processing'].includes(v.status) && attempt < {PROCESSING_POLLS
         pm.expect(v.processed_at).to.match(/^\\d{{4}}-\\d\\d-\\d\\dT/);
         pm.expect(v.error == null).to.be.true;
     }});
+    pm.test('poster, storyboard and HLS links', () => {{
+        for (const link of [v.poster_url, v.storyboard_url, v.hls_url]) {{
+            pm.expect(link).to.be.a('string').and.match(/^https?:\\/\\//);
+        }}
+    }});
     pm.collectionVariables.set('processed_url', v.processed_url);
+    pm.collectionVariables.set('hls_url', v.hls_url);
+    // The same playlist without the owner's signature: what another player or a visitor would have.
+    pm.collectionVariables.set('hls_unsigned_url', v.hls_url.split('?')[0]);
 }}
 """
     )
@@ -859,6 +867,79 @@ pm.test('an MP4 file', () => {
                 raw_url="{{processed_url}}",
             ),
             Request(
+                "HLS playlist (the owner's signed link)",
+                "GET",
+                "",
+                "hls_url: a VOD playlist whose every URI is a time-limited link straight to storage, so "
+                "a player needs no credentials.",
+                status(200)
+                + """
+pm.test('a VOD playlist with absolute segment links', () => {
+    const text = pm.response.text();
+    pm.expect(text).to.include('#EXT-X-PLAYLIST-TYPE:VOD');
+    pm.expect(text).to.include('#EXT-X-ENDLIST');
+    pm.expect(text).to.match(/#EXT-X-MAP:URI="https?:\\/\\//);
+    const uris = text.split('\\n').filter((line) => line && !line.startsWith('#'));
+    pm.expect(uris.length).to.be.above(0);
+    uris.forEach((uri) => pm.expect(uri).to.match(/^https?:\\/\\//));
+});
+""",
+                raw_url="{{hls_url}}",
+            ),
+            Request(
+                "HLS playlist: unpublished, without the owner's link → 404",
+                "GET",
+                "",
+                "An unpublished video's playlist is only for its owner's signed link.",
+                error(404, "Video no encontrado."),
+                raw_url="{{hls_unsigned_url}}",
+            ),
+            Request(
+                "Pick the poster",
+                "POST",
+                "videos/{{video_id}}/poster",
+                "The owner picks the moment of the poster: seconds from the start of the footage "
+                "(after the intro card).",
+                status(200)
+                + """
+pm.test('a new poster link', () => {
+    const body = pm.response.json();
+    pm.expect(body.message).to.eql('Portada actualizada.');
+    pm.expect(body.poster_url).to.be.a('string').and.match(/^https?:\\/\\//);
+});
+""",
+                auth="{{token_a}}",
+                json_body={"time_s": 1.5},
+                example=(200, {"message": "Portada actualizada.", "poster_url": "https://..."}),
+            ),
+            Request(
+                "Pick the poster: past the footage → 400",
+                "POST",
+                "videos/{{video_id}}/poster",
+                "The moment must lie within the player's footage.",
+                error(400) + names_rule("time_s"),
+                auth="{{token_a}}",
+                json_body={"time_s": 999},
+            ),
+            Request(
+                "Pick the poster: other player's video → 403",
+                "POST",
+                "videos/{{video_id}}/poster",
+                "Only the owner picks.",
+                error(403, "El video pertenece a otro usuario."),
+                auth="{{token_b}}",
+                json_body={"time_s": 1.5},
+            ),
+            Request(
+                "Pick the poster: unknown id → 404",
+                "POST",
+                f"videos/{UNKNOWN_ID}/poster",
+                "No such video.",
+                error(404, "Video no encontrado."),
+                auth="{{token_a}}",
+                json_body={"time_s": 1.5},
+            ),
+            Request(
                 "List my videos: processed",
                 "GET",
                 "videos",
@@ -866,10 +947,13 @@ pm.test('an MP4 file', () => {
                 status(200)
                 + """
 const v = pm.response.json().find((x) => x.video_id === pm.collectionVariables.get('video_id'));
-pm.test('processed with link and time', () => {
+pm.test('processed with links and time', () => {
     pm.expect(v.status).to.eql('processed');
     pm.expect(v.processed_url).to.be.a('string');
     pm.expect(v.processed_at).to.be.a('string');
+    pm.expect(v.poster_url).to.be.a('string');
+    pm.expect(v.storyboard_url).to.be.a('string');
+    pm.expect(v.hls_url).to.be.a('string');
 });
 """,
                 auth="{{token_a}}",
@@ -982,7 +1066,8 @@ pm.test('most voted first', () => {
     for (let i = 1; i < list.length; i++) { pm.expect(list[i - 1].votes).to.be.at.least(list[i].votes); }
 });
 pm.test('fields', () => list.forEach((v) => pm.expect(v).to.include.keys(
-    'video_id', 'title', 'username', 'city', 'votes', 'processed_url')));
+    'video_id', 'title', 'username', 'city', 'votes', 'processed_url', 'poster_url', 'storyboard_url',
+    'hls_url')));
 """,
             example=(
                 200,
@@ -1014,8 +1099,24 @@ pm.test("player A's video only", () => {
     pm.expect(list[0].title).to.eql('Clavada ' + pm.collectionVariables.get('run_id'));
     pm.expect(list[0].processed_url).to.be.a('string');
 });
+// Published: its playlist is public, by the same plain link for everyone.
+pm.collectionVariables.set('public_hls_url', list[0].hls_url);
 """,
             query=[("city", "{{city_a}}")],
+        ),
+        Request(
+            "HLS playlist of a published video: public",
+            "GET",
+            "",
+            "A published video's hls_url plays for anyone, without a token or a signature.",
+            status(200)
+            + """
+pm.test('a complete VOD playlist', () => {
+    pm.expect(pm.response.text()).to.include('#EXT-X-ENDLIST');
+    pm.expect(pm.collectionVariables.get('public_hls_url')).to.not.include('signature=');
+});
+""",
+            raw_url="{{public_hls_url}}",
         ),
         *(
             Request(

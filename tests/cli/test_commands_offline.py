@@ -28,7 +28,15 @@ def _closed_port() -> int:
 
 
 def test_commands_needing_a_token_say_to_log_in(runner: CliRunner) -> None:
-    for argv in (["ls"], ["show", "x"], ["publish", "x"], ["vote", "x"], ["delete", "-y", "x"]):
+    commands = (
+        ["ls"],
+        ["show", "x"],
+        ["publish", "x"],
+        ["vote", "x"],
+        ["delete", "-y", "x"],
+        ["poster", "x", "--at", "1"],
+    )
+    for argv in commands:
         result = runner.invoke(app, argv)
         assert result.exit_code == 1, argv
         assert "anb login" in result.output, argv

@@ -48,7 +48,6 @@ def test_committed_json_is_what_the_builder_writes() -> None:
 # collection gains a request for each when it lands (the test fails until this set is emptied by hand).
 NOT_SERVED_YET = {
     ("GET", "/api/videos/events"): "issue 19 (web app, live events)",
-    ("POST", "/api/videos/{video_id}/poster"): "issue 17 (posters, storyboards, HLS)",
     ("POST", "/api/uploads/"): "issue 18 (resumable uploads)",
 }
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 import av
+import httpx
 import pytest
 
 from anb_devstack.clips import make_clip
@@ -179,6 +180,56 @@ def test_show_details(ana: Player, processed: Uploaded) -> None:
     assert processed.title in details
     assert "processed_url" in details
     assert "original_url" in details
+
+
+def _links(details: str) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in details.splitlines() if re.match(r"^\w+_url: ", line))
+
+
+def _frames_ffmpeg_decodes(url: str) -> int:
+    """Frames the ffmpeg CLI decodes from ``url`` (exit 0 required), as a player would read it."""
+    argv = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        url,
+        "-map",
+        "0:v",
+        "-f",
+        "null",
+        "-",
+        "-progress",
+        "pipe:1",
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return int(re.findall(r"^frame=(\d+)$", done.stdout, re.MULTILINE)[-1])
+
+
+def test_show_lists_the_pictures_and_the_playlist_ffmpeg_plays(ana: Player, processed: Uploaded) -> None:
+    links = _links(ana.ok("show", processed.video_id))
+    assert {"poster_url", "storyboard_url", "hls_url"} <= set(links)
+    # The processed video as HLS, by its link alone: every frame of the MP4 download.
+    assert _frames_ffmpeg_decodes(links["hls_url"]) == _frames_ffmpeg_decodes(links["processed_url"])
+    storyboard = httpx.get(links["storyboard_url"], timeout=30)
+    assert storyboard.status_code == 200
+    assert storyboard.text.startswith("WEBVTT")
+
+
+def test_poster_picks_the_moment_and_show_hands_out_the_new_one(ana: Player, processed: Uploaded) -> None:
+    before = _links(ana.ok("show", processed.video_id))["poster_url"]
+    answer = ana.ok("poster", processed.video_id, "--at", "1.5")
+    assert "Portada actualizada." in answer
+    picked = _links(answer)["poster_url"]
+    assert picked.split("?")[0] != before.split("?")[0]
+    assert _links(ana.ok("show", processed.video_id))["poster_url"].split("?")[0] == picked.split("?")[0]
+    assert httpx.get(picked, timeout=30).content.startswith(b"\xff\xd8")  # a JPEG
+    # Past the footage (21 s of clip, 30 s at most): the API's Spanish rule, nothing changed.
+    refused = ana.fails("poster", processed.video_id, "--at", "99")
+    assert "time_s: el momento debe estar dentro de las imágenes del jugador" in refused
+    assert _links(ana.ok("show", processed.video_id))["poster_url"].split("?")[0] == picked.split("?")[0]
 
 
 def test_show_errors(ana: Player, luis: Player, processed: Uploaded) -> None:

@@ -151,6 +151,9 @@ class Client:
     def publish(self, video_id: str) -> Json:
         return self._json("POST", f"videos/{_segment(video_id)}/publish")
 
+    def pick_poster(self, video_id: str, time_s: float) -> Json:
+        return self._json("POST", f"videos/{_segment(video_id)}/poster", json={"time_s": time_s})
+
     def events(self, last_event_id: str | None = None) -> Iterator[sse.Event | sse.Comment]:
         """The caller's live events (docs/api.md), as they come, until the server ends the stream.
         Raises ``EventsUnsupported`` on 404, ``ApiUnreachable`` when the connection fails or breaks."""

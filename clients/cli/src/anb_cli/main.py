@@ -382,7 +382,8 @@ def show(
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --follow waits at most.")] = 900.0,
 ) -> None:
-    """Show one of your videos (status, progress, votes, download links)."""
+    """Show one of your videos (status, progress, votes; links to download it, its poster, storyboard
+    and HLS playlist)."""
     with _authenticated(ctx) as client:
         video = _follow(client, video_id, timeout) if follow else client.video(video_id)
     out.print(render.video_details(video))
@@ -418,6 +419,22 @@ def publish(ctx: typer.Context, video_id: Annotated[str, typer.Argument(metavar=
     with _authenticated(ctx) as client:
         answer = client.publish(video_id)
     out.print(answer.get("message", "Published."), highlight=False)
+
+
+@app.command()
+@handles_errors
+def poster(
+    ctx: typer.Context,
+    video_id: Annotated[str, typer.Argument(metavar="ID")],
+    at: Annotated[
+        float, typer.Option("--at", help="Seconds from the start of your footage (after the intro card).")
+    ],
+) -> None:
+    """Pick the poster of a processed video: the frame at that moment of your footage."""
+    with _authenticated(ctx) as client:
+        answer = client.pick_poster(video_id, at)
+    out.print(answer.get("message", "Poster updated."), highlight=False)
+    out.print(f"poster_url: {answer.get('poster_url')}", highlight=False)
 
 
 @app.command()
