@@ -33,6 +33,10 @@ def test_each_name_is_the_runtimes_part(settings: GatewaySettings) -> None:
         "login_attempts": runtime.login_attempts,
         "events": runtime.events,
         "readiness": runtime.readiness,
+        "tus": runtime.tus,
+        "media_links": runtime.media_links,
+        "media_files": runtime.media_files,
+        "posters": runtime.posters,
     }
     with pytest.raises(AssertionError, match="not awaited"):
         providers(runtime)["pool"].dependency()  # only once the app has started
