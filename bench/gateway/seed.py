@@ -24,11 +24,14 @@ STATEMENTS = [
     "INSERT INTO users (id, first_name, last_name, email, password_hash, city, country)"
     f" SELECT {_USER.format('i')}, 'Jugador', 'N' || i, 'bench' || i || '@bench.example', 'x',"
     " ($2::text[])[1 + i % array_length($2::text[], 1)], 'Colombia' FROM generate_series(1, $1::int) AS i",
-    "INSERT INTO videos (id, user_id, title, status, published, original_key, processed_key, container,"
-    " codec, size_bytes, duration_s, width, height, checksum_sha256, progress, processed_at)"
+    # With the derivatives a processed video has (#17): each card of the gallery presigns its poster.
+    "INSERT INTO videos (id, user_id, title, status, published, original_key, processed_key, poster_key,"
+    " storyboard_key, hls_key, container, codec, size_bytes, duration_s, width, height, checksum_sha256,"
+    " progress, processed_at)"
     f" SELECT {_VIDEO.format('i')}, {_USER.format('i')}, 'Jugada ' || i, 'processed', true,"
-    " 'uploads/bench.mp4', 'processed/bench.mp4', 'mp4', 'h264', 1, 30, 1920, 1080, repeat('0', 64), 100,"
-    " now() FROM generate_series(1, $1::int) AS i",
+    " 'uploads/bench.mp4', 'processed/bench.mp4', 'processed/bench/poster-1.jpg',"
+    " 'processed/bench/storyboard.vtt', 'processed/bench/hls/hls.m3u8', 'mp4', 'h264', 1, 30, 1920, 1080,"
+    " repeat('0', 64), 100, now() FROM generate_series(1, $1::int) AS i",
     # Voter i picks 10 distinct videos at a fixed stride from a base skewed towards low numbers.
     "INSERT INTO votes (id, user_id, video_id)"
     f" SELECT gen_random_uuid(), {_USER.format('b.i')},"
