@@ -1,9 +1,9 @@
 """A player signs up, uploads a 21 s 1080p clip through the page (seeing progress, speed and time left),
-follows it to "Procesado" without reloading (having seen "Procesando NN %"), publishes it; a second
-player in another browser context, sent to log in by the vote button, comes back to the video and votes
-(a second vote says so); the city's rankings page shows the vote. The "my videos" screenshot of the
-README is taken here. The upload page refuses a dropped 720p clip, a file over the size limit and a
-picked 5 s clip before sending anything."""
+follows it to "Procesado" without reloading (having seen "Procesando NN %"), picks its poster,
+publishes it; a second player in another browser context, sent to log in by the vote button, comes
+back to the video and votes (a second vote says so); the city's rankings page shows the vote. The
+"my videos" screenshot of the README is taken here. The upload page refuses a dropped 720p clip, a
+file over the size limit and a picked 5 s clip before sending anything."""
 
 from __future__ import annotations
 
@@ -105,12 +105,15 @@ async def test_upload_follow_publish_vote_rank(browser: Browser, site: Site, cli
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=SCREENSHOTS / "my-videos.png", full_page=True)
 
+        # The poster from second 3 of the footage: the row's picture changes.
+        before = await row.locator("img.thumb").get_attribute("src")
         poster_form = row.locator(".poster-form")
-        if await poster_form.count():  # once the gateway has POST /api/videos/{id}/poster
-            await poster_form.get_by_role("spinbutton").fill("3")
-            await poster_form.get_by_role("button", name="Cambiar portada").click()
-            await expect(page.get_by_role("status").first).to_have_text("Portada actualizada.")
-            row = page.locator(".video-row", has_text=TITLE)
+        await poster_form.get_by_role("spinbutton", name="Portada: segundo de tu jugada").fill("3")
+        await poster_form.get_by_role("button", name="Cambiar portada").click()
+        await expect(page.get_by_role("status").first).to_have_text("Portada actualizada.")
+        row = page.locator(".video-row", has_text=TITLE)
+        await expect(row.locator("img.thumb")).not_to_have_attribute("src", before or "")
+        assert await row.locator("img.thumb").evaluate("img => img.complete && img.naturalWidth") == 1280
         await row.get_by_role("button", name="Publicar para votación").click()
         await expect(page.locator(".video-row", has_text=TITLE)).to_contain_text("Publicado · 0 votos")
         video_url = (

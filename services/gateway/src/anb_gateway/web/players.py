@@ -4,7 +4,6 @@ so the rules and the Spanish answers are the API's."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -29,12 +28,6 @@ from anb_gateway.web.visitors import PAGE_SIZE, PageNumber, WebDep
 
 # Videos whose detail the status feed answers at once (a page shows PAGE_SIZE).
 _MOST_FOLLOWED = 50
-_POSTER_ROUTE = re.compile(r"^/api/videos/\{[^}]+\}/poster$")
-
-
-def _poster_api(request: Request[Any, Any, Any]) -> bool:
-    """Whether this gateway has ``POST /api/videos/{id}/poster`` (another piece of work adds it)."""
-    return any(_POSTER_ROUTE.match(route.path) for route in request.app.routes)
 
 
 async def _detail(request: Request[Any, Any, Any], web: Web, who: Player, video_id: str) -> dict[str, Any]:
@@ -77,7 +70,6 @@ async def my_videos(
         videos=videos,
         more=len(rows) > PAGE_SIZE,
         number=page_number,
-        poster_api=_poster_api(request),
     )
 
 
@@ -102,7 +94,7 @@ async def status(request: Request[Any, Any, Any], web: WebDep, ids: str = "") ->
 async def row(request: Request[Any, Any, Any], web: WebDep, video_id: uuid.UUID) -> Template:
     who = player(request, web)
     video = await _detail(request, web, who, str(video_id))
-    return page(request, web, "_video_row.html", video=video, poster_api=_poster_api(request))
+    return page(request, web, "_video_row.html", video=video)
 
 
 @post("/my-videos/{video_id:uuid}/publish", name="publish", status_code=200)
@@ -113,9 +105,7 @@ async def publish(request: Request[Any, Any, Any], web: WebDep, video_id: uuid.U
         web.public_changed()
     if is_htmx(request):
         video = await _detail(request, web, who, str(video_id))
-        return page(
-            request, web, "_video_row.html", video=video, poster_api=_poster_api(request), said=answer.detail
-        )
+        return page(request, web, "_video_row.html", video=video, said=answer.detail)
     if not answer.ok:
         return _message(request, web, answer.status, answer.detail)
     return go(request, web, "/my-videos", "published")
