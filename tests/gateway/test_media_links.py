@@ -87,6 +87,8 @@ async def test_links_stay_the_same_for_a_quarter_of_their_life(storage: S3Storag
         "missing expiry",
         "not a number",
         "truncated signature",
+        "a digit that is not ASCII",
+        "a signature that is not ASCII",
     ],
 )
 async def test_forged_links_are_refused(storage: S3Storage, tamper: str) -> None:
@@ -109,6 +111,10 @@ async def test_forged_links_are_refused(storage: S3Storage, tamper: str) -> None
         expires = None
     elif tamper == "not a number":
         expires = expires + "x"
+    elif tamper == "a digit that is not ASCII":
+        expires = expires + "\u00b2"  # str.isdigit() says yes, int() says no
+    elif tamper == "a signature that is not ASCII":
+        signature = signature[:-1] + "\u00e9"  # hmac.compare_digest refuses such a str
     else:
         signature = signature[:-2]
     assert not links.valid(checked_id, expires, signature)

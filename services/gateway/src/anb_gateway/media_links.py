@@ -73,11 +73,12 @@ class MediaLinks:
     def valid(self, video_id: uuid.UUID, expires: str | None, signature: str | None) -> bool:
         """Whether ``expires``/``signature`` (as they came in the query) were signed here for this
         video and have not expired."""
-        if not expires or not signature or not expires.isdigit():
+        # isdigit() alone takes digits int() refuses ("²"); compare_digest refuses a non-ASCII str.
+        if not expires or not signature or not (expires.isascii() and expires.isdigit()):
             return False
         if int(expires) <= self._clock():
             return False
-        return hmac.compare_digest(signature, self._signature(video_id, int(expires)))
+        return hmac.compare_digest(signature.encode(), self._signature(video_id, int(expires)).encode())
 
     async def urls(
         self,
