@@ -68,6 +68,10 @@ class IngestOptions(BaseSettings):
     crashed writer's upload sooner, longer survives a slower database."""
     tus_sweep_interval_s: float = Field(default=60.0, gt=0)
     """How often expired resumable uploads are looked for and removed."""
+    tus_copy_idle_s: float = Field(default=1800.0, gt=0)
+    """How long this host keeps its local copy of a resumable upload nobody writes here (the client
+    paused, or went on with another host): kept, the last PATCH validates it without reading the
+    file back from S3; dropped, it frees up to 100 MB of disk and the upload is read back instead."""
 
 
 class IngestSettings(ServiceSettings):

@@ -190,7 +190,10 @@ async def check(scope: Scope) -> list[str]:
 
     if scope.spool_dir is not None and scope.spool_dir.exists():
         for leftover in sorted(scope.spool_dir.iterdir()):
-            problems.append(f"upload spool left behind: {leftover}")
+            # A resumable upload's copy (upload-<pid>-tus-<id>-<random>) lives as long as the upload.
+            _, _, copy_of = leftover.name.partition("-tus-")
+            if copy_of[:36] not in {str(upload_id) for upload_id in in_progress}:
+                problems.append(f"upload spool left behind: {leftover}")
 
     if not scope.allow_dlq:
         dead = await _queue_depth(aws, scope.aws.dlq_name)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from anb_common import keys
 from anb_common.ingest_api import TUS_VERSION, VIDEO_STATUS_HEADER, tus_path
+from anb_common.media import MediaFacts
 from anb_common.metrics import Metric, Metrics
 from anb_common.processes import alive
 from anb_common.reasons import Reason, TusRule, UploadRule
@@ -39,7 +40,9 @@ from anb_ingest.records import NewVideo, record
 from anb_ingest.settings import IngestOptions
 from anb_ingest.spool import Spool
 from anb_ingest.tus import early
+from anb_ingest.tus.copies import Copies
 from anb_ingest.tus.headers import http_date
+from anb_ingest.tus.offsets import boundary
 from anb_ingest.tus.state import LeaseLost, NewUpload, Refused, Upload, UploadStates, remove_in
 from anb_ingest.tus.storage import TusStorage, UploadVanished
 from anb_ingest.tus.writer import BeyondLength, Checksum, ChecksumMismatch, PatchWriter
@@ -87,6 +90,7 @@ class TusService:
         options: IngestOptions,
         metrics: Metrics,
     ) -> None:
+        self._copies = Copies(options.temp_dir)
         self._states = states
         self._storage = storage
         self._prober = prober
@@ -213,6 +217,11 @@ class TusService:
         resume at once rather than when the leases lapse), then remove uploads past their expiry
         that nobody is writing; how many went."""
         await self._states.free_dead_holders(alive)
+        # Copies of uploads another host finished or removed, or that nobody writes here any more.
+        existing = await self._states.existing(self._copies.ids())
+        gone = set(self._copies.ids()) - existing
+        for upload_id in gone | set(self._copies.idle(self._options.tus_copy_idle_s)):
+            self._copies.drop(upload_id)
         token = uuid.uuid4()
         swept = 0
         for upload in await self._states.take_expired(token, _SWEEP_BATCH):
@@ -224,6 +233,8 @@ class TusService:
     async def discard(self, upload: Upload, token: uuid.UUID) -> bool:
         """Abort the multipart upload, remove every object of the upload and its row; False when
         storage or the database did not answer (the row stays, for a retry or the sweeper)."""
+
+        self._copies.drop(upload.id)
 
         async def undo() -> None:
             if upload.multipart_id is not None and upload.object_key is not None:
@@ -253,12 +264,13 @@ class TusService:
                 async for _ in body:
                     pass
             else:
+                base = boundary(len(upload.parts), upload.part_size)
                 writer = PatchWriter(
                     upload,
                     token,
                     states=self._states,
                     storage=self._storage,
-                    spool_parent=self._options.temp_dir,
+                    copy=self._copies.at(upload.id, upload.offset, base),
                     parts_in_flight=self._options.parts_in_flight,
                     checksum=checksum,
                     head_check=early.HeadCheck(self._prober, self._options.part_size_bytes),
@@ -315,23 +327,23 @@ class TusService:
             if not await self._storage.exists(key):
                 await self.discard(upload, token)
                 return _refusal(410, TusRule.EXPIRED)
-        spool = Spool(self._options.temp_dir, str(upload.id), hashed=False)
-        try:
-            size = await self._storage.download(key, spool.path)
-            if size != upload.length:
-                raise UploadRejected(
-                    UploadRule.UNDECODABLE, f"{size} bytes stored, {upload.length} announced"
-                )
-            sha256 = await asyncio.to_thread(_sha256, spool.path)
-            facts = await self._prober.probe(spool.path)
-        finally:
-            spool.close()
+        copy = self._copies.get(upload.id)
+        if copy is not None and copy.holds(0, upload.length) and copy.end == upload.length:
+            # Every PATCH reached this process: the copy is the object, byte for byte (its parts
+            # were uploaded from it), and no byte needs reading back.
+            size = upload.length
+            hashed = copy.sha256()
+            sha256 = hashed if hashed is not None else await asyncio.to_thread(_sha256, copy.path)
+            facts = await self._prober.probe(copy.path)
+        else:
+            size, sha256, facts = await self._validate_from_storage(upload, key)
         video = NewVideo(upload.id, upload.user_id, upload.title, key, size, sha256, facts, request_id)
 
         async def drop_row(session: AsyncSession) -> None:
             await remove_in(session, upload.id, token)
 
         outbox_id = await record(self._sessions, video, also=drop_row)
+        self._copies.drop(upload.id)
         await self._pipeline.publish_now(outbox_id)
         with contextlib.suppress(*OUTAGES):
             # Tails left by interrupted PATCHes; the invariant checker names any that stays.
@@ -344,6 +356,20 @@ class TusService:
         return Answer(
             204, {"Tus-Resumable": TUS_VERSION, "Upload-Offset": str(size), VIDEO_STATUS_HEADER: "uploaded"}
         )
+
+    async def _validate_from_storage(self, upload: Upload, key: str) -> tuple[int, str, MediaFacts]:
+        """Read the completed object back and validate it: some PATCHes reached another host."""
+        spool = Spool(self._options.temp_dir, str(upload.id), hashed=False)
+        try:
+            size = await self._storage.download(key, spool.path)
+            if size != upload.length:
+                raise UploadRejected(
+                    UploadRule.UNDECODABLE, f"{size} bytes stored, {upload.length} announced"
+                )
+            sha256 = await asyncio.to_thread(_sha256, spool.path)
+            return size, sha256, await self._prober.probe(spool.path)
+        finally:
+            spool.close()
 
     # --- answers -----------------------------------------------------------------------------------
 

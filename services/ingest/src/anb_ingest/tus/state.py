@@ -195,6 +195,14 @@ class UploadStates:
             )
         return size
 
+    async def existing(self, upload_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``upload_ids`` are still uploads in progress."""
+        if not upload_ids:
+            return set()
+        async with self._sessions() as session:
+            found = await session.scalars(select(TusUpload.id).where(TusUpload.id.in_(upload_ids)))
+            return set(found)
+
     async def acquire(
         self, upload_id: uuid.UUID, user_id: uuid.UUID, token: uuid.UUID, *, expired_too: bool = False
     ) -> Upload | Refused:

@@ -1,9 +1,10 @@
-"""One PATCH's bytes: spooled, cut into parts at fixed boundaries, each part uploaded and counted
-once S3 has it, and what is left after the last whole part kept as the tail object.
+"""One PATCH's bytes: appended to this host's copy of the upload (``copies``), cut into parts at fixed
+boundaries, each part uploaded and counted once S3 has it, and what is left after the last whole
+part kept as the tail object.
 
-The spool file (a folder of this process's, removed when the PATCH ends) starts at the upload's
-last part boundary: the tail of the previous PATCH is fetched into it first, so the first part of
-this PATCH is that tail and its own first bytes. Parts are uploaded from the file as soon as it
+The copy holds the upload from its last part boundary at least: when the previous PATCH was not
+this process's, the tail it left in S3 is fetched into the copy first, so the first part of this
+PATCH is that tail and its own first bytes. Parts are uploaded from the file as soon as it
 holds them whole, a few at a time; the offset in the upload's row moves part by part, in order, only
 after S3 has stored each one, so a crash at any moment leaves the row telling the true offset. When
 the body ends, early or not, what arrived after the last whole part becomes the new tail object
@@ -30,14 +31,14 @@ from anb_common import keys
 from anb_common.media import SNIFF_BYTES, sniff
 from anb_common.reasons import UploadRule
 from anb_ingest.errors import UploadRejected
-from anb_ingest.spool import Spool
+from anb_ingest.tus.copies import LocalCopy
 from anb_ingest.tus.offsets import Piece, boundary, ready
 from anb_ingest.tus.state import Upload, UploadStates
 from anb_ingest.tus.storage import TusStorage
 
 log = logging.getLogger(__name__)
 
-# Body bytes are written to the spool in steps of this size: few thread hand-offs, little memory.
+# Body bytes are written to the copy in steps of this size: few thread hand-offs, little memory.
 _STAGE_BYTES = 1024 * 1024
 
 
@@ -60,7 +61,7 @@ class Checksum:
 
 
 HeadCheck = Callable[[Path, int], Awaitable[bool]]
-"""Called with the spool (which starts at the upload's first byte) and how many bytes it holds;
+"""Called with the copy (which holds the upload from its first byte) and how many bytes it holds;
 True once the prefix has been judged (or can never be), so that it is not called again. Raises
 ``UploadRejected`` for a clip that breaks a rule."""
 
@@ -73,7 +74,7 @@ class PatchWriter:
         *,
         states: UploadStates,
         storage: TusStorage,
-        spool_parent: Path,
+        copy: LocalCopy,
         parts_in_flight: int,
         checksum: Checksum | None = None,
         head_check: HeadCheck | None = None,
@@ -82,12 +83,12 @@ class PatchWriter:
         self._token = token
         self._states = states
         self._storage = storage
-        self._spool = Spool(spool_parent, str(upload.id), hashed=False)
+        self._copy = copy
         self._slots = asyncio.Semaphore(parts_in_flight)
         self._checksum = checksum
         self._digest = hashlib.new(checksum.algorithm) if checksum is not None else None
-        # The prefix is on this host only while no part is stored: the spool then starts at byte 0.
-        self._head_check = head_check if not upload.parts and not upload.head_checked else None
+        # The prefix can be judged here only when the copy holds it.
+        self._head_check = head_check if copy.start == 0 and not upload.head_checked else None
         self._base = boundary(len(upload.parts), upload.part_size)
         self._next = len(upload.parts) + 1
         self._stored: dict[int, str] = {}
@@ -100,17 +101,18 @@ class PatchWriter:
 
     @property
     def _received(self) -> int:
-        """The upload's bytes held by the spool (and the stage): up to this absolute offset."""
-        return self._base + self._spool.size + len(self._stage)
+        """The upload's bytes held by the copy (and the stage): up to this offset."""
+        return self._copy.end + len(self._stage)
 
     async def write(self, body: AsyncIterator[bytes]) -> Upload:
         """Take ``body`` at the upload's offset; return the upload as its row now says. The caller
         completes the upload when the last part was stored (``upload.completing``)."""
         try:
-            if self.upload.tail:
+            if self._copy.end < self.upload.offset:
+                # A new copy: the tail the previous PATCH left comes from S3.
                 tail = keys.tail_key(self.upload.id, self.upload.offset)
                 async for chunk in self._storage.read(tail, self.upload.tail):
-                    await self._spool.write(chunk)
+                    await self._copy.append(chunk)
             await self._take(body)
             await self._flush()
             await self._ship()
@@ -125,7 +127,6 @@ class PatchWriter:
             return self.upload
         finally:
             await self._cancel()
-            self._spool.close()
 
     async def _take(self, body: AsyncIterator[bytes]) -> None:
         try:
@@ -147,10 +148,10 @@ class PatchWriter:
 
     async def _flush(self) -> None:
         if self._stage:
-            await self._spool.write(self._stage)
+            await self._copy.append(self._stage)
             self._stage = bytearray()
         await self._started()
-        if self._head_check is not None and await self._head_check(self._spool.path, self._spool.size):
+        if self._head_check is not None and await self._head_check(self._copy.path, self._copy.end):
             self.upload = await self._states.head_checked(self.upload, self._token)
             self._head_check = None
 
@@ -158,10 +159,10 @@ class PatchWriter:
         """Open the multipart upload once the first bytes tell the container (hence the key)."""
         if self.upload.multipart_id is not None or self._base != 0:
             return
-        whole = self._spool.size == self.upload.length
-        if self._spool.size < SNIFF_BYTES and not whole:
+        whole = self._copy.end == self.upload.length
+        if self._copy.end < SNIFF_BYTES and not whole:
             return
-        with self._spool.section(0, min(self._spool.size, SNIFF_BYTES)) as head:
+        with self._copy.section(0, min(self._copy.end, SNIFF_BYTES)) as head:
             container = sniff(head.read())
         if container is None:
             raise UploadRejected(UploadRule.NOT_A_VIDEO, "The file is not an MP4, MOV, WebM or MKV video.")
@@ -171,12 +172,10 @@ class PatchWriter:
         self.upload = replace(self.upload, object_key=key, multipart_id=multipart_id)
 
     async def _ship(self) -> None:
-        """Upload every part the spool now holds whole (the last one once it holds the end)."""
+        """Upload every part the copy now holds whole (the last one once it holds the end)."""
         if self.upload.multipart_id is None:
             return
-        for piece in ready(
-            self._next, self._base + self._spool.size, self.upload.length, self.upload.part_size
-        ):
+        for piece in ready(self._next, self._copy.end, self.upload.length, self.upload.part_size):
             self._raise_failure()
             await self._slots.acquire()
             self._next = piece.number + 1
@@ -189,7 +188,7 @@ class PatchWriter:
         assert key is not None
         assert multipart_id is not None
         try:
-            with self._spool.section(piece.start - self._base, piece.size) as section:
+            with self._copy.section(piece.start, piece.size) as section:
                 etag = await self._storage.write_part(key, multipart_id, piece.number, section, piece.size)
             self._stored[piece.number] = etag
             if self._digest is None:
@@ -232,12 +231,12 @@ class PatchWriter:
         if upload.completing:
             return
         start = boundary(len(upload.parts), upload.part_size)
-        end = self._base + self._spool.size
+        end = self._copy.end
         if end <= upload.offset or end - start >= upload.part_size:
             # Nothing new, or a part that failed to upload lies in between (the caller reports it).
             return
         key = keys.tail_key(upload.id, end)
-        with self._spool.section(start - self._base, end - start) as section:
+        with self._copy.section(start, end - start) as section:
             await self._storage.put(key, section, end - start)
         self.upload = await self._states.advance(upload, self._token, [], end)
         if upload.tail:
