@@ -104,6 +104,7 @@ bench-transcode: sync-bench
 
 bench-ingest: sync-bench
 	$(UV) run --no-sync python bench/bench_ingest.py
+	$(UV) run --no-sync python bench/bench_tus.py
 
 bench-gateway: sync-bench
 	command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)
