@@ -171,7 +171,7 @@ async def test_each_service_runs_its_own_code_as_its_own_role(granted: Server) -
         # The backfill's lookup and update, for videos processed before derivatives existed.
         assert kept.video_id not in {item.video_id for item in await store.without_derivatives(10)}
         pending = Pending(kept.video_id, keys.processed_key(kept.video_id), None, 0)
-        assert await store.derived(pending, derived) == derived.poster
+        assert await store.derived(pending, derived, footage) == derived.poster
         await store.release(kept.video_id, lease)
         assert (await store.start(kept.video_id, lease)).outcome is Start.DONE
         assert await store.failed(dropped.video_id, Reason(ProcessingFailure.DAMAGED))

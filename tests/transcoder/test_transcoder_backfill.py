@@ -116,6 +116,9 @@ async def test_an_old_mp4_gets_its_derivatives_and_hls_encoded_again(
         keys.storyboard_key(video_id),
         keys.hls_playlist_key(video_id),
     )
+    # Where the footage lies, so that the owner can pick the poster: between the cards.
+    assert row.footage_start_s == pytest.approx(CARD_FRAMES / FPS)
+    assert row.footage_s == pytest.approx(75 / FPS)
     assert await output_problems(_scope(worker_settings), [video_id]) == []
     # The poster is the sharp footage frame, not a card (the cards are sharper than the blur).
     frames = output_frames(mp4)

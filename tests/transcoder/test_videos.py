@@ -11,11 +11,14 @@ from workerkit import Seeder
 
 from anb_common import keys
 from anb_common.db.models import Video
-from anb_transcoder.videos import DerivativeKeys, Lease, Start, VideoStore
+from anb_transcoder.videos import DerivativeKeys, Footage, Lease, Start, VideoStore
 
 
 def lease(message_id: str = "message-1", seconds: int = 60) -> Lease:
     return Lease(holder=uuid.uuid4(), message_id=message_id, seconds=seconds)
+
+
+_FOOTAGE = Footage(start_s=2.5, length_s=21.0)
 
 
 def _derived(video_id: uuid.UUID, poster_version: int = 0) -> DerivativeKeys:
@@ -119,13 +122,14 @@ async def test_the_backfill_finds_old_videos_and_keeps_a_poster_picked_meanwhile
             .where(Video.id == picked)
             .values(poster_key="processed/x/poster-1.jpg", poster_version=1)
         )
-    assert await videos.derived(pending[old], _derived(old)) == keys.poster_key(old, 0)
-    assert await videos.derived(pending[picked], _derived(picked)) == "processed/x/poster-1.jpg"
+    assert await videos.derived(pending[old], _derived(old), _FOOTAGE) == keys.poster_key(old, 0)
+    assert await videos.derived(pending[picked], _derived(picked), _FOOTAGE) == "processed/x/poster-1.jpg"
     row = await seeder.row(picked)
     assert row is not None
     assert (row.poster_key, row.hls_key) == ("processed/x/poster-1.jpg", keys.hls_playlist_key(picked))
+    assert (row.footage_start_s, row.footage_s) == (_FOOTAGE.start_s, _FOOTAGE.length_s)
     remaining = {item.video_id for item in await videos.without_derivatives(limit=10_000)}
     assert not {old, picked} & remaining
     # Deleted meanwhile: nothing stored.
     await seeder.delete(old)
-    assert await videos.derived(pending[old], _derived(old)) is None
+    assert await videos.derived(pending[old], _derived(old), _FOOTAGE) is None

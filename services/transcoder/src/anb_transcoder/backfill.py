@@ -4,6 +4,7 @@
 Each processed MP4 is downloaded and decoded once. The poster is chosen among its footage frames (the
 cards' frames, ``ANB_PROCESSING_CARD_S`` at each end, are skipped) as a job chooses it; the footage is
 taken to fill the frame, as a 16:9 upload does, for the row does not say how the upload was framed.
+Where the footage lies (between those cards) is stored too, so that the owner can pick the poster.
 The storyboard takes a frame a second. The HLS rendition is the MP4's own packets when its keyframes
 allow segments of ``KEYFRAME_INTERVAL_S`` at most; an MP4 made before the keyframe interval was fixed
 (x264's default put one every 250 frames) is encoded again for HLS only, from the frames decoded
@@ -41,7 +42,7 @@ from anb_transcoder.hls import keyframe_gaps
 from anb_transcoder.pipeline import card_length
 from anb_transcoder.settings import ProcessingSettings, WorkerSettings
 from anb_transcoder.storage import MissingObject, Storage
-from anb_transcoder.videos import DerivativeKeys, Pending, VideoStore
+from anb_transcoder.videos import DerivativeKeys, Footage, Pending, VideoStore
 from anb_transcoder.workdir import job_folder
 from anb_transcoder.x264 import KEYFRAME_INTERVAL_S, OutputFormat
 
@@ -53,6 +54,8 @@ class Derived:
     files: DerivativeFiles
     reencoded: bool
     """The HLS rendition was encoded again: the MP4's keyframes were too far apart."""
+    footage: Footage
+    """The frames the poster was chosen among: the whole MP4 when it is too short for today's cards."""
 
 
 def derive(mp4: Path, folder: Path, logo: Path, settings: ProcessingSettings) -> Derived:
@@ -87,7 +90,8 @@ def derive(mp4: Path, folder: Path, logo: Path, settings: ProcessingSettings) ->
                     encoder.frame(frame)
     files = maker.write(mp4 if remux else rendition)
     rendition.unlink(missing_ok=True)
-    return Derived(files, reencoded=not remux)
+    footage = Footage(start_s=float(cards / fps), length_s=float((total - 2 * cards) / fps))
+    return Derived(files, reencoded=not remux, footage=footage)
 
 
 @dataclass
@@ -139,7 +143,7 @@ class Backfill:
                 del objects[made.poster]
                 made = DerivativeKeys(pending.poster_key, made.storyboard, made.hls)
             await outputs.upload(self._storage, objects)
-        kept = await self._videos.derived(pending, made)
+        kept = await self._videos.derived(pending, made, derived.footage)
         if kept is None:
             self.tally.gone += 1
             log.info("video deleted (or reprocessed) meanwhile; what was uploaded is removed")

@@ -193,10 +193,11 @@ class VideoStore:
             )
             return [Pending(row.id, row.processed_key, row.poster_key, row.poster_version) for row in rows]
 
-    async def derived(self, pending: Pending, derivatives: DerivativeKeys) -> str | None:
-        """Store the derivatives of a video the backfill worked on, keeping a poster the owner picked
-        meanwhile; returns the poster key the row keeps, or None when the video is gone (deleted, or
-        its MP4 replaced) and nothing was stored."""
+    async def derived(self, pending: Pending, derivatives: DerivativeKeys, footage: Footage) -> str | None:
+        """Store the derivatives of a video the backfill worked on, and where its footage lies unless
+        the row already says, keeping a poster the owner picked meanwhile; returns the poster key the
+        row keeps, or None when the video is gone (deleted, or its MP4 replaced) and nothing was
+        stored."""
         async with self._sessions.begin() as session:
             row = (
                 await session.execute(
@@ -210,6 +211,8 @@ class VideoStore:
                         poster_key=func.coalesce(Video.poster_key, derivatives.poster),
                         storyboard_key=derivatives.storyboard,
                         hls_key=derivatives.hls,
+                        footage_start_s=func.coalesce(Video.footage_start_s, footage.start_s),
+                        footage_s=func.coalesce(Video.footage_s, footage.length_s),
                     )
                     .returning(Video.poster_key)
                 )
