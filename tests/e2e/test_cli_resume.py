@@ -1,4 +1,4 @@
-"""``anb upload`` over tus when the link drops: a proxy on 127.0.0.1 cuts the upload at about 37 %,
+"""``anb upload`` of a 100 MB clip over tus when the link drops: a proxy on 127.0.0.1 cuts it at 37 %,
 the same command run again resumes where the server stopped storing (its note tells the bytes sent
 twice), the clip ends processed, and the stored original is the source, byte for byte."""
 
@@ -38,7 +38,8 @@ def test_an_upload_cut_at_37_percent_resumes_where_it_stopped(
     platform: RunningPlatform, tmp_path: Path
 ) -> None:
     clip = make_clip(tmp_path / "clip.mp4", width=1920, height=1080, seconds=21, fps=5, options={"crf": "40"})
-    source = padded(clip, tmp_path / "reanudable.mp4", 40 * MIB)
+    # 100 MB, the contract's largest upload.
+    source = padded(clip, tmp_path / "reanudable.mp4", 100 * 1000 * 1000)
     size = source.stat().st_size
     gateway = urlsplit(platform.api)
     config = tmp_path / "config"

@@ -40,6 +40,7 @@ from gateway.tus_support import upload_id as id_of
 
 LIMIT = 100 * 1000 * 1000
 ORIGIN = "https://app.example"
+STALL_S = 5
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +54,9 @@ def platform(gateway_env: dict[str, str], session_tmp: Path, aws: Aws) -> Iterat
         "ANB_HTTP_CORS_ORIGINS": f'["{ORIGIN}"]',
         # uvicorn takes X-Forwarded-Proto from these peers only.
         "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        # A PATCH may lag 5 s behind the minimum rate (30 s by default), so that a trickle is cut
+        # within the test's patience.
+        "ANB_HTTP_UPLOAD_STALL_S": str(STALL_S),
     }
     gateway = start_gateway({**env, **gateway_settings}, session_tmp / "tus-gateway.log")
     yield gateway, ingest
@@ -482,3 +486,31 @@ async def test_a_patch_cut_mid_body_keeps_what_arrived(
     rest = await send(uploads, owner.auth, location, arrived, clip_20mib[arrived:])
     assert rest.status_code == 204, rest.text
     assert rest.headers["ANB-Video-Status"] == "uploaded"
+
+
+async def test_a_patch_slower_than_the_minimum_rate_is_408_and_keeps_what_arrived(
+    uploads: httpx.AsyncClient, owner: Player, clip_20mib: bytes, db_url: str
+) -> None:
+    location = await create(uploads, owner.auth, len(clip_20mib))
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield clip_20mib[:MIB]
+        await asyncio.sleep(STALL_S + 3)  # the link stalls past what the pace allows
+        yield clip_20mib[MIB : 2 * MIB]
+
+    headers = {**TUS, **OCTETS, **owner.auth, "Upload-Offset": "0", "Content-Length": str(2 * MIB)}
+    try:
+        answer = await uploads.patch(location, content=trickle(), headers=headers)
+    except httpx.HTTPError:
+        pass  # the gateway may close before the client reads its answer
+    else:
+        assert answer.status_code == 408, answer.text
+        assert _detail(answer) == wording.too_slow(16 * 1024)
+    for _ in range(100):
+        if not await _leased(db_url, id_of(location)):
+            break
+        await asyncio.sleep(0.2)
+    # What arrived before the stall is kept (a tail shorter than a part): the client resumes from it.
+    head = await uploads.head(location, headers={**TUS, **owner.auth})
+    assert head.headers["Upload-Offset"] == str(MIB)
+    assert (await uploads.delete(location, headers={**TUS, **owner.auth})).status_code == 204
