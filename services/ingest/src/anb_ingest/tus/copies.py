@@ -122,6 +122,8 @@ class Copies:
             copy.cut_to(offset)
         else:
             copy.restart_at(base)
+        # recovery takes a spool folder older than stale_spool_s for a leftover: a copy in use is not.
+        os.utime(copy.folder)
         return copy
 
     def get(self, upload_id: uuid.UUID) -> LocalCopy | None:
