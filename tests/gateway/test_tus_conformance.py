@@ -505,7 +505,7 @@ async def test_a_patch_slower_than_the_minimum_rate_is_408_and_keeps_what_arrive
         pass  # the gateway may close before the client reads its answer
     else:
         assert answer.status_code == 408, answer.text
-        assert _detail(answer) == wording.too_slow(16 * 1024)
+        assert _detail(answer) == wording.tus_too_slow(16 * 1024)
     for _ in range(100):
         if not await _leased(db_url, id_of(location)):
             break

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from anb_common.reasons import ProcessingFailure, Reason, UploadRule, encode
+from anb_common.reasons import ProcessingFailure, Reason, TusRule, UploadRule, encode
 from anb_gateway import wording
 
 # (reason, what the player reads): every UploadRule, with the values ingest sends.
@@ -117,6 +117,59 @@ FAILURES = [
 @pytest.mark.parametrize(("reason", "sentence"), UPLOAD_REFUSALS)
 def test_each_upload_rule_names_the_rule_and_the_limit(reason: Reason, sentence: str) -> None:
     assert wording.upload_refusal(reason) == sentence
+
+
+# (reason, what a tus client reads): every TusRule, and the upload rule whose wording differs for tus.
+TUS_REFUSALS = [
+    (Reason(TusRule.VERSION), "Tus-Resumable: esta API habla tus 1.0.0; envíe Tus-Resumable: 1.0.0."),
+    (Reason(TusRule.HEADER, {"header": "Upload-Length"}), "Upload-Length: falta o no es válido."),
+    (Reason(TusRule.CONTENT_TYPE), "Content-Type: debe ser application/offset+octet-stream."),
+    (
+        Reason(TusRule.CHECKSUM_ALGORITHM, {"algorithm": "md5", "supported": "sha1,sha256"}),
+        "Upload-Checksum: algoritmo no admitido; use uno de: sha1, sha256.",
+    ),
+    (
+        Reason(TusRule.CHECKSUM_MISMATCH),
+        "Upload-Checksum: los bytes recibidos no coinciden con la suma de verificación; no se guardaron. "
+        "Envíe de nuevo ese fragmento.",
+    ),
+    (
+        Reason(TusRule.OFFSET_MISMATCH, {"offset": 8388608}),
+        "Upload-Offset: no coincide con lo que la carga ya tiene guardado; continúe desde el byte 8388608.",
+    ),
+    (
+        Reason(TusRule.BEYOND_LENGTH, {"length": 1000}),
+        "El fragmento llevaría la carga más allá de su Upload-Length (1000 bytes).",
+    ),
+    (Reason(TusRule.LOCKED), "Otra solicitud está enviando esta carga; intente de nuevo en unos segundos."),
+    (Reason(TusRule.NOT_FOUND), "Carga no encontrada."),
+    (Reason(TusRule.EXPIRED), "La carga expiró y se eliminó; empiece una nueva."),
+    (
+        Reason(TusRule.TOO_MANY, {"max": 3}),
+        "Ya tiene 3 cargas en curso; termine o cancele alguna e intente de nuevo.",
+    ),
+    (
+        Reason(TusRule.TITLE_MISSING),
+        "Upload-Metadata: falta el título (title, en base64, de 1 a 200 caracteres).",
+    ),
+    # Cut for its pace, a PATCH keeps what arrived (the one-request upload keeps nothing).
+    (
+        Reason(UploadRule.TOO_SLOW, {"bytes_per_s": 210.5, "min_bytes_per_s": 16384}),
+        "El fragmento llegó demasiado lento (el mínimo es 16,4 KB/s en promedio); se guardó lo recibido. "
+        "Continúe desde el Upload-Offset que indica HEAD, con una conexión más estable.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reason", "sentence"), TUS_REFUSALS)
+def test_each_tus_rule_reads_in_spanish(reason: Reason, sentence: str) -> None:
+    assert wording.tus_refusal(reason) == sentence
+
+
+def test_a_rule_the_clip_breaks_reads_for_tus_as_for_the_one_request_upload() -> None:
+    reason = Reason(UploadRule.RESOLUTION, {"width": 1280, "height": 720, "min_short_side_px": 1080})
+    assert wording.tus_refusal(reason) == wording.upload_refusal(reason)
+    assert {reason.code for reason, _ in TUS_REFUSALS} >= set(TusRule)
 
 
 @pytest.mark.parametrize(("reason", "sentence"), FAILURES)

@@ -143,7 +143,7 @@ class TusRelay:
         except TooSlow:
             log.info("tus body slower than %d bytes/s; cut", self._pace.min_rate)
             self._metrics.record(Metric.UPLOADS_REFUSED, Rule=UploadRule.TOO_SLOW)
-            return refusal(408, wording.too_slow(self._pace.min_rate))
+            return refusal(408, wording.tus_too_slow(self._pace.min_rate))
         except _ClientGone:
             return refusal(400, wording.CLIENT_GONE)
         except httpx.PoolTimeout:

@@ -241,6 +241,15 @@ def _too_many_in_progress(figures: _Figures) -> str:
     return f"Ya tiene {count} en curso; termine o cancele alguna e intente de nuevo."
 
 
+def tus_too_slow(min_rate_bytes_s: float | None) -> str:
+    """A PATCH cut for its pace: unlike the one-request upload, what arrived is kept."""
+    pace = f" (el mínimo es {_decimal(min_rate_bytes_s / 1000)} KB/s en promedio)" if min_rate_bytes_s else ""
+    return (
+        f"El fragmento llegó demasiado lento{pace}; se guardó lo recibido. "
+        "Continúe desde el Upload-Offset que indica HEAD, con una conexión más estable."
+    )
+
+
 def _beyond_length(figures: _Figures) -> str:
     length = figures.number("length")
     declared = f" ({length} bytes)" if length else ""
@@ -256,6 +265,7 @@ _TUS_RULES: dict[str, Callable[[_Figures], str]] = {
         "Upload-Checksum: los bytes recibidos no coinciden con la suma de verificación; no se guardaron. "
         "Envíe de nuevo ese fragmento."
     ),
+    UploadRule.TOO_SLOW: lambda f: tus_too_slow(f.value("min_bytes_per_s")),
     TusRule.OFFSET_MISMATCH: _offset_mismatch,
     TusRule.BEYOND_LENGTH: _beyond_length,
     TusRule.LOCKED: lambda _: "Otra solicitud está enviando esta carga; intente de nuevo en unos segundos.",
