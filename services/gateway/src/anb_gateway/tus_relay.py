@@ -50,7 +50,6 @@ _FORWARDED = (
     "Upload-Metadata",
     "Upload-Offset",
     "Upload-Checksum",
-    "Upload-Defer-Length",
     "Content-Type",
     "Content-Length",
 )

@@ -147,9 +147,7 @@ async def status(
         answer = Answer(404, {"Tus-Resumable": TUS_VERSION})
     else:
         answer = await _service(state).head(checked, target)
-    # A HEAD answer has no body: a refusal's code travels in a header for the gateway.
-    if answer.reason is not None:
-        answer.headers["ANB-Refusal"] = answer.reason.code
+    # A HEAD answer has no body: its status alone tells the refusal (404, 410, 412).
     return LitestarResponse(None, status_code=answer.status, headers=answer.headers)
 
 
