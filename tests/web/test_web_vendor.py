@@ -41,6 +41,7 @@ def test_static_files_answer_compressed_and_cacheable(site: Site) -> None:
     answer = httpx.get(site.url + url, headers={"Accept-Encoding": "gzip"})
     assert answer.status_code == 200
     assert answer.headers["content-encoding"] == "gzip"
+    assert answer.headers["content-type"] == "text/javascript; charset=utf-8"
     assert "immutable" in answer.headers["cache-control"]
     assert answer.content == static.FILES["vendor/htmx.min.js"].body  # httpx decompressed it
     assert httpx.get(site.url + "/static/../settings.py").status_code == 404

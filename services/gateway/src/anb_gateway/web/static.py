@@ -20,7 +20,8 @@ from litestar.exceptions import NotFoundException
 
 ROOT = Path(__file__).parent / "static"
 _YEAR = "public, max-age=31536000, immutable"
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# Litestar adds "; charset=utf-8" to a text/* type itself (a charset here was sent twice).
+_TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
 @dataclass(frozen=True)
