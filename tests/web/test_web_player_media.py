@@ -255,6 +255,8 @@ async def test_hls_plays_scrubbing_previews_and_the_poster_is_shared(
         await scrub.focus()
         await page.keyboard.press("ArrowRight")
         await expect(preview).to_be_visible()
+        # Read out as a position in the video, not as a bare number.
+        await expect(scrub).to_have_attribute("aria-valuetext", re.compile(r"^0:0\d de 0:08$"))
         await expect(preview).to_be_hidden()  # a moment after the last key
         assert refused == []
 

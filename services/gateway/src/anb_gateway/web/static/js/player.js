@@ -4,6 +4,7 @@
   "use strict";
 
   var HIDE_AFTER_MS = 1500;
+  var messages = JSON.parse(document.getElementById("anb-messages").textContent);
   var video = document.getElementById("player");
   if (video) {
     setUpHls(video);
@@ -55,7 +56,13 @@
           if (!dragging && video.duration) {
             range.max = String(video.duration);
             range.value = String(video.currentTime);
+            spoken(video.currentTime);
           }
+        }
+        // What a screen reader says of the bar: "0:07 de 0:21", not the raw "7.2".
+        function spoken(seconds) {
+          var total = Number(range.max) || 0;
+          range.setAttribute("aria-valuetext", say("player.position", { at: clock(seconds), total: clock(total) }));
         }
         video.addEventListener("loadedmetadata", sync);
         video.addEventListener("timeupdate", sync);
@@ -78,6 +85,7 @@
         range.addEventListener("input", function () {
           dragging = true;
           var seconds = Number(range.value);
+          spoken(seconds);
           show(seconds, position(seconds));
           video.currentTime = seconds;
         });
@@ -132,6 +140,18 @@
       }
     }
     return cues;
+  }
+
+  function say(key, values) {
+    return (messages[key] || key).replace(/\{(\w+)\}/g, function (_, name) {
+      return values && values[name] != null ? String(values[name]) : "";
+    });
+  }
+
+  function clock(total) {
+    var whole = Math.floor(total);
+    var rest = whole % 60;
+    return Math.floor(whole / 60) + ":" + (rest < 10 ? "0" : "") + rest;
   }
 
   function seconds(stamp) {
