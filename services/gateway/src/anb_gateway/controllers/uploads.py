@@ -51,10 +51,23 @@ _STREAMED = StreamedRoute(
 )
 _WRITTEN = ResponseSpec(None, description="Bytes guardados; Upload-Offset dice hasta dónde")
 _TERMINATED = ResponseSpec(None, description="La carga y todo lo guardado se eliminaron")
+# Every status the contract gives each request, so that the schema tells a client all it may get.
 _RESPONSES = {
     401: UNAUTHORIZED,
     404: error(404, "No existe la carga", wording.tus_refusal(Reason(TusRule.NOT_FOUND))),
+    412: error(412, "Falta Tus-Resumable: 1.0.0", wording.tus_refusal(Reason(TusRule.VERSION))),
+    503: error(503, "El servicio de cargas no responde", wording.UPLOADS_UNAVAILABLE),
 }
+_BYTES = {
+    400: error(400, "El video no cumple las reglas", wording.upload_refusal(Reason(UploadRule.RESOLUTION))),
+    408: error(408, "Los bytes llegan demasiado lento", wording.tus_too_slow(16 * 1024)),
+    413: error(413, "Supera el tamaño máximo", wording.too_large(100_000_000)),
+    415: error(415, "Content-Type no es de tus", wording.tus_refusal(Reason(TusRule.CONTENT_TYPE))),
+    460: error(460, "Suma de verificación distinta", wording.tus_refusal(Reason(TusRule.CHECKSUM_MISMATCH))),
+}
+"""What a request carrying bytes may also get (PATCH, and POST with creation-with-upload)."""
+_GONE = error(410, "La carga expiró", wording.tus_refusal(Reason(TusRule.EXPIRED)))
+_LOCKED = error(423, "Otra solicitud escribe la carga", wording.tus_refusal(Reason(TusRule.LOCKED)))
 
 
 class UploadsController(Controller):
@@ -71,7 +84,8 @@ class UploadsController(Controller):
         summary="Crear una carga reanudable (tus: creation, creation-with-upload); OPTIONS: su configuración",
         responses={
             **_RESPONSES,
-            413: error(413, "Supera el tamaño máximo", wording.too_large(100_000_000)),
+            **_BYTES,
+            204: ResponseSpec(None, description="OPTIONS: Tus-Version, Tus-Extension, Tus-Max-Size"),
             429: error(
                 429, "Demasiadas cargas en curso", wording.tus_refusal(Reason(TusRule.TOO_MANY, {"max": 3}))
             ),
@@ -91,7 +105,7 @@ class UploadsController(Controller):
     @head(
         "/{upload_id:str}",
         summary="Cuánto de la carga está guardado (Upload-Offset)",
-        responses=_RESPONSES,
+        responses={**_RESPONSES, 410: _GONE},
         dependencies=_UPLOADER,
     )
     async def status(
@@ -109,17 +123,13 @@ class UploadsController(Controller):
         summary="Enviar bytes de la carga desde Upload-Offset",
         responses={
             **_RESPONSES,
+            **_BYTES,
             204: _WRITTEN,
-            400: error(
-                400, "El video no cumple las reglas", wording.upload_refusal(Reason(UploadRule.RESOLUTION))
-            ),
             409: error(
                 409, "Upload-Offset no coincide", wording.tus_refusal(Reason(TusRule.OFFSET_MISMATCH))
             ),
-            423: error(423, "Otra solicitud escribe la carga", wording.tus_refusal(Reason(TusRule.LOCKED))),
-            460: error(
-                460, "Suma de verificación distinta", wording.tus_refusal(Reason(TusRule.CHECKSUM_MISMATCH))
-            ),
+            410: _GONE,
+            423: _LOCKED,
         },
         **_STREAMED,
     )
@@ -132,10 +142,7 @@ class UploadsController(Controller):
         "/{upload_id:str}",
         status_code=200,
         summary="Cancelar la carga (tus: termination)",
-        responses={
-            **_RESPONSES,
-            204: ResponseSpec(None, description="La carga y todo lo guardado se eliminaron"),
-        },
+        responses={**_RESPONSES, 204: _TERMINATED, 423: _LOCKED},
         dependencies=_UPLOADER,
     )
     async def terminate(
