@@ -55,6 +55,10 @@ def _encode(picture: av.VideoFrame, quality: int) -> bytes:
     assert isinstance(codec, av.VideoCodecContext)
     codec.width, codec.height, codec.pix_fmt = picture.width, picture.height, "yuvj420p"
     codec.time_base = Fraction(1, 1)
+    # One thread: a single picture gains nothing from slice threads, and ingest encodes it in a child
+    # whose address space is capped, where starting a thread's stack can fail (EAGAIN from
+    # avcodec_open2, seen on a loaded run).
+    codec.thread_count = 1
     # A fixed quantiser: the frame carries no quality of its own, so qmin = qmax pins it.
     codec.options = {"flags": "+qscale", "qmin": str(quality), "qmax": str(quality)}
     picture.pts = 0

@@ -32,6 +32,9 @@ def frame_at(path: Path, moment_s: float) -> av.VideoFrame:
     with safe_open(path, max_pixels=WIDTH * HEIGHT) as media:
         stream = media.streams.video[0]
         stream.codec_context.options = decoder_options(WIDTH * HEIGHT)
+        # Two seconds of frames at most: threads would only add their stacks, which the bounded child
+        # this runs in may not be able to map (as the probe's decoder, anb_common.media.probing).
+        stream.codec_context.thread_count = 1
         time_base = stream.time_base or Fraction(1, 90_000)
         start = stream.start_time or 0
         target = start + int(moment_s / time_base)
