@@ -18,6 +18,7 @@ from typing import Protocol
 import av
 import httpx
 import pytest
+from gateway.test_media import ffmpeg_frames
 
 from anb_devstack.clips import make_clip
 
@@ -186,33 +187,11 @@ def _links(details: str) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in details.splitlines() if re.match(r"^\w+_url: ", line))
 
 
-def _frames_ffmpeg_decodes(url: str) -> int:
-    """Frames the ffmpeg CLI decodes from ``url`` (exit 0 required), as a player would read it."""
-    argv = [
-        "ffmpeg",
-        "-nostdin",
-        "-v",
-        "error",
-        "-i",
-        url,
-        "-map",
-        "0:v",
-        "-f",
-        "null",
-        "-",
-        "-progress",
-        "pipe:1",
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr
-    return int(re.findall(r"^frame=(\d+)$", done.stdout, re.MULTILINE)[-1])
-
-
 def test_show_lists_the_pictures_and_the_playlist_ffmpeg_plays(ana: Player, processed: Uploaded) -> None:
     links = _links(ana.ok("show", processed.video_id))
     assert {"poster_url", "storyboard_url", "hls_url"} <= set(links)
     # The processed video as HLS, by its link alone: every frame of the MP4 download.
-    assert _frames_ffmpeg_decodes(links["hls_url"]) == _frames_ffmpeg_decodes(links["processed_url"])
+    assert ffmpeg_frames(links["hls_url"]) == ffmpeg_frames(links["processed_url"])
     storyboard = httpx.get(links["storyboard_url"], timeout=30)
     assert storyboard.status_code == 200
     assert storyboard.text.startswith("WEBVTT")

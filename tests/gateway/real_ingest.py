@@ -7,13 +7,15 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from anb_common.aws import Aws
 from anb_devstack.moto import free_port
-from gateway.conftest import Gateway
+from gateway.conftest import Gateway, own_gateway
 
 
 async def queue_of_its_own(aws: Aws, prefix: str) -> str:
@@ -57,3 +59,25 @@ def real_ingest_env(gateway_env: dict[str, str], queue: str, spool: Path) -> dic
     queue and spool."""
     env = {key: value for key, value in gateway_env.items() if not key.startswith("ANB_UPLOAD_")}
     return env | {"ANB_AWS_QUEUE_NAME": queue, "ANB_INGEST_TEMP_DIR": str(spool)}
+
+
+@contextmanager
+def gateway_over_real_ingest(
+    gateway_env: dict[str, str],
+    queue: str,
+    folder: Path,
+    name: str,
+    *,
+    ingest_settings: dict[str, str] | None = None,
+    gateway_settings: dict[str, str] | None = None,
+) -> Iterator[tuple[Gateway, Gateway]]:
+    """A gateway of its own in front of the real ingest (spool ``<name>-spool`` and logs in ``folder``),
+    both stopped when the block ends."""
+    env = real_ingest_env(gateway_env, queue, folder / f"{name}-spool")
+    ingest = start_ingest(env | (ingest_settings or {}), folder / f"{name}-ingest.log")
+    try:
+        settings = {"ANB_INGEST_URL": ingest.url} | (gateway_settings or {})
+        with own_gateway(env | settings, folder / f"{name}-gateway.log") as gateway:
+            yield gateway, ingest
+    finally:
+        stop_ingest(ingest)

@@ -18,8 +18,8 @@ from anb_common.aws import Aws
 from anb_common.db.models import VideoStatus
 from anb_devstack.clips import make_clip
 from anb_gateway import wording
-from gateway.conftest import Gateway, Player, Videos, start_gateway, stop_gateway
-from gateway.real_ingest import queue_of_its_own, real_ingest_env, start_ingest, stop_ingest
+from gateway.conftest import Gateway, Player, Videos
+from gateway.real_ingest import gateway_over_real_ingest, queue_of_its_own, stop_ingest
 
 FOOTAGE = (1.0, 3.0)
 """Where the player's footage lies in the 5 s MP4 below (start, length)."""
@@ -34,12 +34,8 @@ async def own_queue(aws: Aws) -> str:
 def real_ingest(
     gateway_env: dict[str, str], session_tmp: Path, own_queue: str
 ) -> Iterator[tuple[Gateway, Gateway]]:
-    env = real_ingest_env(gateway_env, own_queue, session_tmp / "gateway-posters-spool")
-    ingest = start_ingest(env, session_tmp / "posters-ingest.log")
-    gateway = start_gateway({**env, "ANB_INGEST_URL": ingest.url}, session_tmp / "posters-gateway.log")
-    yield gateway, ingest
-    stop_gateway(gateway)
-    stop_ingest(ingest)
+    with gateway_over_real_ingest(gateway_env, own_queue, session_tmp, "gateway-posters") as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")

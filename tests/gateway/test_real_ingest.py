@@ -13,8 +13,8 @@ from anb_common.aws import Aws
 from anb_common.reasons import Reason, UploadRule
 from anb_devstack.clips import make_clip
 from anb_gateway import wording
-from gateway.conftest import Gateway, Player, start_gateway, stop_gateway
-from gateway.real_ingest import queue_of_its_own, real_ingest_env, start_ingest, stop_ingest
+from gateway.conftest import Gateway, Player
+from gateway.real_ingest import gateway_over_real_ingest, queue_of_its_own
 from gateway.test_upload import BOUNDARY, form, headers
 
 
@@ -27,12 +27,8 @@ async def own_queue(aws: Aws) -> str:
 def real_ingest(
     gateway_env: dict[str, str], session_tmp: Path, own_queue: str
 ) -> Iterator[tuple[Gateway, Gateway]]:
-    env = real_ingest_env(gateway_env, own_queue, session_tmp / "gateway-real-ingest-spool")
-    ingest = start_ingest(env, session_tmp / "real-ingest.log")
-    gateway = start_gateway({**env, "ANB_INGEST_URL": ingest.url}, session_tmp / "gateway-real-ingest.log")
-    yield gateway, ingest
-    stop_gateway(gateway)
-    stop_ingest(ingest)
+    with gateway_over_real_ingest(gateway_env, own_queue, session_tmp, "gateway-real-ingest") as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from anb_common.aws import Aws
 from anb_common.db.models import Video
 from anb_devstack.clips import make_clip
 from anb_gateway import wording
-from gateway.conftest import Gateway, Player, own_gateway, sign_up
-from gateway.real_ingest import queue_of_its_own, real_ingest_env, start_ingest, stop_ingest
+from gateway.conftest import Gateway, Player, sign_up
+from gateway.real_ingest import gateway_over_real_ingest, queue_of_its_own
 from gateway.test_upload import BOUNDARY, form, headers
 
 TRICKLERS = 100
@@ -46,20 +46,15 @@ async def own_queue(aws: Aws) -> str:
 
 @pytest.fixture(scope="module")
 def stand(gateway_env: dict[str, str], session_tmp: Path, own_queue: str) -> Iterator[Stand]:
-    spool = session_tmp / "slow-uploads-spool"
-    env = real_ingest_env(gateway_env, own_queue, spool)
-    ingest = start_ingest(env, session_tmp / "slow-uploads-ingest.log")
     gateway_settings = {
-        "ANB_INGEST_URL": ingest.url,
         "ANB_HTTP_UPLOAD_MIN_RATE_BYTES_S": str(MIN_RATE),
         "ANB_HTTP_UPLOAD_STALL_S": "2",
         "ANB_HTTP_UPLOADS_PER_PLAYER": str(PER_PLAYER),
     }
-    try:
-        with own_gateway(env | gateway_settings, session_tmp / "slow-uploads-gateway.log") as gateway:
-            yield Stand(gateway, spool)
-    finally:
-        stop_ingest(ingest)
+    with gateway_over_real_ingest(
+        gateway_env, own_queue, session_tmp, "slow-uploads", gateway_settings=gateway_settings
+    ) as (gateway, _):
+        yield Stand(gateway, session_tmp / "slow-uploads-spool")
 
 
 @pytest.fixture(scope="module")

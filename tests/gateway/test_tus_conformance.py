@@ -22,8 +22,8 @@ from anb_common.reasons import Reason, TusRule, UploadRule
 from anb_devstack.clips import make_clip
 from anb_gateway import wording
 from anb_gateway.web.session import SESSION_COOKIE
-from gateway.conftest import Gateway, Player, sign_up, start_gateway, stop_gateway
-from gateway.real_ingest import queue_of_its_own, real_ingest_env, start_ingest, stop_ingest
+from gateway.conftest import Gateway, Player, sign_up
+from gateway.real_ingest import gateway_over_real_ingest, queue_of_its_own
 from gateway.tus_support import (
     MIB,
     NOTHING,
@@ -46,11 +46,9 @@ STALL_S = 5
 @pytest.fixture(scope="module")
 def platform(gateway_env: dict[str, str], session_tmp: Path, aws: Aws) -> Iterator[tuple[Gateway, Gateway]]:
     queue = asyncio.run(queue_of_its_own(aws, "gateway-tus"))
-    env = real_ingest_env(gateway_env, queue, session_tmp / "gateway-tus-spool")
     # The sweeper looks every second, so that an expired upload goes within the test's patience.
-    ingest = start_ingest({**env, "ANB_INGEST_TUS_SWEEP_INTERVAL_S": "1"}, session_tmp / "tus-ingest.log")
+    ingest_settings = {"ANB_INGEST_TUS_SWEEP_INTERVAL_S": "1"}
     gateway_settings = {
-        "ANB_INGEST_URL": ingest.url,
         "ANB_HTTP_CORS_ORIGINS": f'["{ORIGIN}"]',
         # uvicorn takes X-Forwarded-Proto from these peers only.
         "FORWARDED_ALLOW_IPS": "127.0.0.1",
@@ -58,10 +56,11 @@ def platform(gateway_env: dict[str, str], session_tmp: Path, aws: Aws) -> Iterat
         # within the test's patience.
         "ANB_HTTP_UPLOAD_STALL_S": str(STALL_S),
     }
-    gateway = start_gateway({**env, **gateway_settings}, session_tmp / "tus-gateway.log")
-    yield gateway, ingest
-    stop_gateway(gateway)
-    stop_ingest(ingest)
+    with gateway_over_real_ingest(
+        gateway_env, queue, session_tmp, "gateway-tus",
+        ingest_settings=ingest_settings, gateway_settings=gateway_settings,
+    ) as pair:  # fmt: skip
+        yield pair
 
 
 @pytest.fixture(scope="module")
