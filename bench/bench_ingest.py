@@ -199,6 +199,15 @@ def wait_healthy(process: subprocess.Popen[bytes], url: str) -> None:
     raise TimeoutError("ingest did not become healthy")
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as systemd stops a service, so that it cleans up; killed if it takes over 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     moto = MotoServer(free_port())
@@ -295,11 +304,7 @@ async def main() -> None:
         print(json.dumps(headline))
     finally:
         if ingest is not None:
-            ingest.send_signal(signal.SIGTERM)
-            try:
-                ingest.wait(30)
-            except subprocess.TimeoutExpired:
-                ingest.kill()
+            stop(ingest)
         postgres.stop()
         moto.stop()
         subprocess.run(["rm", "-rf", str(work)], check=False)

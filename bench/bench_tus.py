@@ -20,7 +20,6 @@ import asyncio
 import base64
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from bench_ingest import MB, MIB, PeakRss, empty_bucket, padded_mp4, upload_plain, wait_healthy
+from bench_ingest import MB, MIB, PeakRss, empty_bucket, padded_mp4, stop, upload_plain, wait_healthy
 
 from anb_common.aws import Aws
 from anb_common.db.migrate import upgrade
@@ -202,11 +201,7 @@ async def main() -> None:
         )
     finally:
         for process in reversed(services):
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
         postgres.stop()
         moto.stop()
         subprocess.run(["rm", "-rf", str(work)], check=False)
