@@ -30,6 +30,14 @@ def decoder_options(max_pixels: int) -> dict[str, str]:
     return {"codec_whitelist": _DECODERS, "max_pixels": str(max_pixels)}
 
 
+def few_pictures_decoder(context: av.VideoCodecContext, max_pixels: int) -> None:
+    """Set up a decoder that decodes a picture or a few in a bounded child (a probe, a poster pick):
+    ``decoder_options``, and one thread: more would only add their stacks, which a child with a
+    capped address space may fail to map (avcodec_open2 answers EAGAIN)."""
+    context.thread_count = 1
+    context.options = decoder_options(max_pixels)
+
+
 def sniff_file(path: Path) -> Container:
     """The container ``path`` starts like; ``MediaRejected("not_a_video")`` when it is none we take."""
     with path.open("rb") as f:

@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 
 from anb_common.media.errors import MediaRejected
 from anb_common.media.facts import MediaFacts
-from anb_common.media.opening import decoder_options, safe_open, sniff_file
+from anb_common.media.opening import few_pictures_decoder, safe_open, sniff_file
 from anb_common.media.rules import MAX_FPS, check_codec, check_frame_rate, check_long_side, max_pixels
 from anb_common.reasons import UploadRule
 from anb_common.settings import UploadLimits
@@ -98,9 +98,7 @@ def _decode_one(stream: VideoStream, packet: av.Packet[VideoStream] | None, boun
     if packet is None:
         raise MediaRejected(UploadRule.UNDECODABLE, "The video track holds no pictures.")
     context = stream.codec_context
-    # One picture: more threads would only add their stacks and buffers.
-    context.thread_count = 1
-    context.options = decoder_options(bound)
+    few_pictures_decoder(context, bound)
     try:
         # Decoding that one packet and draining the decoder holds one picture, where decoding on
         # until a picture comes out would hold every picture the stream reorders.

@@ -15,7 +15,7 @@ from pathlib import Path
 import av
 
 from anb_common.media.jpeg import encode_jpeg, to_rgb
-from anb_common.media.opening import decoder_options, safe_open
+from anb_common.media.opening import few_pictures_decoder, safe_open
 
 WIDTH, HEIGHT = 1280, 720
 """The contract's poster size, which is also the processed video's."""
@@ -31,10 +31,8 @@ def frame_at(path: Path, moment_s: float) -> av.VideoFrame:
     first frame (its last frame when the moment lies past the end)."""
     with safe_open(path, max_pixels=WIDTH * HEIGHT) as media:
         stream = media.streams.video[0]
-        stream.codec_context.options = decoder_options(WIDTH * HEIGHT)
-        # Two seconds of frames at most: threads would only add their stacks, which the bounded child
-        # this runs in may not be able to map (as the probe's decoder, anb_common.media.probing).
-        stream.codec_context.thread_count = 1
+        # Two seconds of frames at most, in a bounded child.
+        few_pictures_decoder(stream.codec_context, WIDTH * HEIGHT)
         time_base = stream.time_base or Fraction(1, 90_000)
         start = stream.start_time or 0
         target = start + int(moment_s / time_base)
