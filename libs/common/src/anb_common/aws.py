@@ -37,7 +37,10 @@ class Aws:
             retries={"max_attempts": settings.max_attempts, "mode": "adaptive"},
             # Parts of uploads run concurrently per request; the default pool of 10 would queue them.
             max_pool_connections=50,
-            s3={"addressing_style": "path"},
+            # Bodies are not hashed into the signature: over HTTPS that is S3's default (TLS and the
+            # CRC32 checksum guard the bytes), and over http (moto) it would be a SHA-256 pass over
+            # every part that production never pays.
+            s3={"addressing_style": "path", "payload_signing_enabled": False},
             signature_version="s3v4",
         )
 
@@ -50,6 +53,31 @@ class Aws:
     def s3(self) -> AbstractAsyncContextManager[S3Client]:
         """An S3 client context manager: ``async with aws.s3() as s3``."""
         return cast("AbstractAsyncContextManager[S3Client]", self._session.client("s3", **self._kwargs()))
+
+    def s3_streaming(self) -> AbstractAsyncContextManager[S3Client]:
+        """An S3 client for bodies sent while they are still arriving (a resumable upload's part as
+        its PATCH comes in), which botocore can neither read twice nor rewind.
+
+        Over HTTPS botocore sends such a body's CRC32 after it (an aws-chunked trailer), and S3
+        checks it. Over plain http (moto) it would instead read the whole body for a header first,
+        so no checksum is asked for there. No retries: a retry would resend a body already consumed;
+        the caller sends a failed part again from its file, through ``s3``."""
+        streaming = self._config.merge(
+            Config(
+                request_checksum_calculation="when_supported" if self._https else "when_required",
+                retries={"max_attempts": 1},
+            )
+        )
+        return cast(
+            "AbstractAsyncContextManager[S3Client]",
+            self._session.client("s3", **(self._kwargs() | {"config": streaming})),
+        )
+
+    @property
+    def _https(self) -> bool:
+        """Whether S3 is reached over TLS (always, without an endpoint: real AWS)."""
+        endpoint = self.settings.endpoint_url
+        return not endpoint or endpoint.startswith("https://")
 
     def sqs(self) -> AbstractAsyncContextManager[SQSClient]:
         """An SQS client context manager: ``async with aws.sqs() as sqs``."""

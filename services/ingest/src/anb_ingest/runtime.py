@@ -104,6 +104,7 @@ class Runtime:
             stack.push_async_callback(engine.dispose)
             await stack.enter_async_context(publishing(self.metrics, Aws(settings.aws), settings.metrics))
             s3 = await stack.enter_async_context(Aws(settings.aws).s3())
+            s3_streaming = await stack.enter_async_context(Aws(settings.aws).s3_streaming())
             queue_settings = settings.queue_aws()
             sqs = await stack.enter_async_context(Aws(queue_settings).sqs())
             # The publish tried before answering gets one short attempt: the relay retries properly.
@@ -149,7 +150,7 @@ class Runtime:
             )
             self._tus = TusService(
                 states=UploadStates(sessions, lease_s=options.tus_lease_s),
-                storage=S3TusStorage(s3, settings.aws.bucket),
+                storage=S3TusStorage(s3, settings.aws.bucket, streaming=s3_streaming),
                 prober=prober,
                 pipeline=self._pipeline,
                 sessions=sessions,

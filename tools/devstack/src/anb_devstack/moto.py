@@ -7,20 +7,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import IO
 
 from anb_devstack.errors import StartError
 
 
 class MotoServer:
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1", *, tls: tuple[Path, Path] | None = None) -> None:
         self.host = host
         self.port = port
+        self.tls = tls
+        """A certificate and its key (PEM files): served over HTTPS, as AWS is, instead of http."""
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(
         self,
@@ -30,8 +33,11 @@ class MotoServer:
     ) -> None:
         # A process group of its own: a Ctrl-C in the terminal reaches the launcher only, which stops
         # moto after everything that uses it.
+        argv = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        if self.tls:
+            argv += ["--ssl-cert", str(self.tls[0]), "--ssl-key", str(self.tls[1])]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.STDOUT,

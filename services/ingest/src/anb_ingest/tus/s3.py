@@ -25,10 +25,39 @@ _RANGES_IN_FLIGHT = 4
 _CHUNK = 1024 * 1024
 
 
+class _Arriving:
+    """A part's body that is sent as its bytes arrive. aiohttp iterates it (over http); botocore's
+    aws-chunked wrapper, which adds the CRC32 trailer over HTTPS, reads it, and takes its length
+    (``__len__``) for the decoded length S3 requires."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], length: int) -> None:
+        self._chunks = chunks
+        self._length = length
+        self._pending = b""
+
+    def __len__(self) -> int:
+        return self._length
+
+    async def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (the next chunk's when ``size`` is negative), as they come; b"" at
+        the end."""
+        if not self._pending:
+            self._pending = await anext(self._chunks, b"")
+        if size < 0:
+            size = len(self._pending)
+        taken, self._pending = self._pending[:size], self._pending[size:]
+        return taken
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+
 class S3TusStorage:
-    def __init__(self, client: S3Client, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str, *, streaming: S3Client) -> None:
         self._client = client
         self._bucket = bucket
+        self._streaming = streaming
+        """The same bucket through ``Aws.s3_streaming`` (bodies still arriving)."""
 
     async def start(self, key: str, content_type: str) -> str:
         response = await self._client.create_multipart_upload(
@@ -45,6 +74,19 @@ class S3TusStorage:
             UploadId=multipart_id,
             PartNumber=number,
             Body=cast("BinaryIO", body),  # any seekable binary file; the stubs name only IO
+            ContentLength=length,
+        )
+        return response["ETag"]
+
+    async def stream_part(
+        self, key: str, multipart_id: str, number: int, chunks: AsyncIterator[bytes], length: int
+    ) -> str:
+        response = await self._streaming.upload_part(
+            Bucket=self._bucket,
+            Key=key,
+            UploadId=multipart_id,
+            PartNumber=number,
+            Body=cast("BinaryIO", _Arriving(chunks, length)),
             ContentLength=length,
         )
         return response["ETag"]

@@ -29,6 +29,13 @@ class TusStorage(Protocol):
     ) -> str:
         """Store ``length`` bytes of ``body`` as part ``number`` (overwriting one sent before); its ETag."""
 
+    async def stream_part(
+        self, key: str, multipart_id: str, number: int, chunks: AsyncIterator[bytes], length: int
+    ) -> str:
+        """Store part ``number`` from ``chunks`` as they come (``length`` bytes in all), sent without
+        waiting for the last of them; its ETag. Not retried inside (the chunks are gone once sent):
+        the caller sends a failed part again with ``write_part``."""
+
     async def complete(self, key: str, multipart_id: str, etags: Sequence[str]) -> None:
         """Assemble the parts (in order, numbered from 1) into ``key``; ``UploadVanished`` when the
         multipart upload is gone."""
