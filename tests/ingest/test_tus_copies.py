@@ -58,6 +58,6 @@ async def test_dropped_copies_leave_nothing(tmp_path: Path) -> None:
     assert copies.idle(3600) == []
     assert sorted(copies.idle(0)) == sorted([first, second])
     for upload in (first, second):
-        copies.drop(upload)
-    copies.drop(first)  # twice is harmless
+        await copies.drop(upload)
+    await copies.drop(first)  # twice is harmless
     assert list(tmp_path.iterdir()) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from anb_ingest.tus.offsets import Piece, boundary, part_count, piece, ready, tail_length
+from anb_ingest.tus.offsets import Piece, begun, boundary, part_count, piece, tail_length
 
 P = 8  # a part size small enough to read the tables by eye
 
@@ -54,16 +54,17 @@ def test_a_part_outside_the_upload_is_an_error(number: int, length: int) -> None
     ("next_number", "received", "length", "numbers"),
     [
         (1, 0, 20, []),
-        (1, 7, 20, []),  # not yet a whole part: it stays a tail
-        (1, 8, 20, [1]),
-        (1, 19, 20, [1, 2]),  # the last part waits for the last byte
-        (1, 20, 20, [1, 2, 3]),
-        (2, 16, 20, [2]),  # part 1 already shipped
+        (1, 1, 20, [1]),  # one byte is enough to start a part on its way
+        (1, 8, 20, [1]),  # part 2 starts at byte 8, which is not held yet
+        (1, 9, 20, [1, 2]),
+        (1, 17, 20, [1, 2, 3]),  # the last, short part too
+        (2, 16, 20, [2]),  # part 1 already on its way
         (3, 20, 20, [3]),
-        (4, 20, 20, []),  # everything shipped
+        (4, 20, 20, []),  # every part on its way
+        (1, 25, 20, [1, 2, 3]),  # never past the upload's length
     ],
 )
-def test_ready_lists_the_parts_the_received_bytes_hold_whole(
+def test_begun_lists_the_parts_whose_first_byte_has_arrived(
     next_number: int, received: int, length: int, numbers: list[int]
 ) -> None:
-    assert [p.number for p in ready(next_number, received, length, P)] == numbers
+    assert [p.number for p in begun(next_number, received, length, P)] == numbers

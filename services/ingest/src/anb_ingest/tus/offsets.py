@@ -56,14 +56,12 @@ def piece(number: int, length: int, part_size: int) -> Piece:
     return Piece(number, start, end, end == length)
 
 
-def ready(next_number: int, received: int, length: int, part_size: int) -> list[Piece]:
-    """The parts from ``next_number`` on that the first ``received`` bytes of the upload hold whole."""
+def begun(next_number: int, received: int, length: int, part_size: int) -> list[Piece]:
+    """The parts from ``next_number`` on whose first byte the first ``received`` bytes hold: each may
+    start on its way to S3 and take the rest as it arrives."""
     pieces = []
     number = next_number
-    while boundary(number - 1, part_size) < length:
-        candidate = piece(number, length, part_size)
-        if candidate.end > received:
-            break
-        pieces.append(candidate)
+    while boundary(number - 1, part_size) < min(received, length):
+        pieces.append(piece(number, length, part_size))
         number += 1
     return pieces

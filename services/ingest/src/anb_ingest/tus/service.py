@@ -40,7 +40,7 @@ from anb_ingest.records import NewVideo, record
 from anb_ingest.settings import IngestOptions
 from anb_ingest.spool import Spool
 from anb_ingest.tus import early
-from anb_ingest.tus.copies import Copies
+from anb_ingest.tus.copies import Copies, LocalCopy
 from anb_ingest.tus.headers import http_date
 from anb_ingest.tus.offsets import boundary
 from anb_ingest.tus.state import LeaseLost, NewUpload, Refused, Upload, UploadStates, remove_in
@@ -221,7 +221,7 @@ class TusService:
         existing = await self._states.existing(self._copies.ids())
         gone = set(self._copies.ids()) - existing
         for upload_id in gone | set(self._copies.idle(self._options.tus_copy_idle_s)):
-            self._copies.drop(upload_id)
+            await self._copies.drop(upload_id)
         token = uuid.uuid4()
         swept = 0
         for upload in await self._states.take_expired(token, _SWEEP_BATCH):
@@ -234,7 +234,7 @@ class TusService:
         """Abort the multipart upload, remove every object of the upload and its row; False when
         storage or the database did not answer (the row stays, for a retry or the sweeper)."""
 
-        self._copies.drop(upload.id)
+        await self._copies.drop(upload.id)
 
         async def undo() -> None:
             if upload.multipart_id is not None and upload.object_key is not None:
@@ -315,39 +315,46 @@ class TusService:
                 log.warning("lease renewal failed", extra={"error": repr(exc)})
 
     async def _finish(self, upload: Upload, token: uuid.UUID, request_id: str | None) -> Answer:
-        """Complete the multipart upload, validate the whole file, record the video."""
+        """Complete the multipart upload, validate the whole file, record the video.
+
+        S3 assembles the object in a time that grows with its size (the largest share of the last
+        PATCH), so what needs no object runs meanwhile: the probe of this host's copy when every
+        PATCH reached it, and the removal of tails (none is needed once every part is stored)."""
         key, multipart_id = upload.object_key, upload.multipart_id
         assert key is not None
         assert multipart_id is not None
         assert upload.last_part_etag is not None
-        try:
-            await self._storage.complete(key, multipart_id, [*upload.parts, upload.last_part_etag])
-        except UploadVanished:
-            # Completed by an attempt that failed after it, or aborted by the bucket's lifecycle rule.
-            if not await self._storage.exists(key):
-                await self.discard(upload, token)
-                return _refusal(410, TusRule.EXPIRED)
         copy = self._copies.get(upload.id)
+        probing = None
         if copy is not None and copy.holds(0, upload.length) and copy.end == upload.length:
             # Every PATCH reached this process: the copy is the object, byte for byte (its parts
             # were uploaded from it), and no byte needs reading back.
-            size = upload.length
-            hashed = copy.sha256()
-            sha256 = hashed if hashed is not None else await asyncio.to_thread(_sha256, copy.path)
-            facts = await self._prober.probe(copy.path)
-        else:
-            size, sha256, facts = await self._validate_from_storage(upload, key)
+            probing = asyncio.create_task(self._validate_copy(copy))
+        tails = asyncio.create_task(self._drop_tails(upload.id))
+        try:
+            try:
+                await self._storage.complete(key, multipart_id, [*upload.parts, upload.last_part_etag])
+            except UploadVanished:
+                # Completed by an attempt that failed after it, or aborted by the lifecycle rule.
+                if not await self._storage.exists(key):
+                    await self.discard(upload, token)
+                    return _refusal(410, TusRule.EXPIRED)
+            if probing is not None:
+                size, sha256, facts = await probing
+            else:
+                size, sha256, facts = await self._validate_from_storage(upload, key)
+        finally:
+            if probing is not None and not probing.done():
+                probing.cancel()
+                await asyncio.wait([probing])
+            await tails
         video = NewVideo(upload.id, upload.user_id, upload.title, key, size, sha256, facts, request_id)
 
         async def drop_row(session: AsyncSession) -> None:
             await remove_in(session, upload.id, token)
 
         outbox_id = await record(self._sessions, video, also=drop_row)
-        self._copies.drop(upload.id)
-        await self._pipeline.publish_now(outbox_id)
-        with contextlib.suppress(*OUTAGES):
-            # Tails left by interrupted PATCHes; the invariant checker names any that stays.
-            await self._storage.delete_prefix(keys.tail_prefix(upload.id))
+        await asyncio.gather(self._pipeline.publish_now(outbox_id), self._copies.drop(upload.id))
         self._metrics.record(Metric.UPLOADS_ACCEPTED)
         self._metrics.record(Metric.UPLOAD_BYTES, size)
         log.info(
@@ -356,6 +363,16 @@ class TusService:
         return Answer(
             204, {"Tus-Resumable": TUS_VERSION, "Upload-Offset": str(size), VIDEO_STATUS_HEADER: "uploaded"}
         )
+
+    async def _validate_copy(self, copy: LocalCopy) -> tuple[int, str, MediaFacts]:
+        hashed = copy.sha256()
+        sha256 = hashed if hashed is not None else await asyncio.to_thread(_sha256, copy.path)
+        return copy.end, sha256, await self._prober.probe(copy.path)
+
+    async def _drop_tails(self, upload_id: uuid.UUID) -> None:
+        with contextlib.suppress(*OUTAGES):
+            # Tails left by interrupted PATCHes; the invariant checker names any that stays.
+            await self._storage.delete_prefix(keys.tail_prefix(upload_id))
 
     async def _validate_from_storage(self, upload: Upload, key: str) -> tuple[int, str, MediaFacts]:
         """Read the completed object back and validate it: some PATCHes reached another host."""

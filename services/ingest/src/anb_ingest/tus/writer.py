@@ -4,12 +4,16 @@ part kept as the tail object.
 
 The copy holds the upload from its last part boundary at least: when the previous PATCH was not
 this process's, the tail it left in S3 is fetched into the copy first, so the first part of this
-PATCH is that tail and its own first bytes. Parts are uploaded from the file as soon as it
-holds them whole, a few at a time; the offset in the upload's row moves part by part, in order, only
-after S3 has stored each one, so a crash at any moment leaves the row telling the true offset. When
-the body ends, early or not, what arrived after the last whole part becomes the new tail object
-(tus: store as much of what was received as possible), unless the upload is complete: then the
-last part is stored and the caller completes the upload.
+PATCH is that tail and its own first bytes. A part starts on its way to S3 as soon as the copy holds
+its first byte, and is sent from the copy as the body brings the rest (``_Feed``): when the body ends
+on a part boundary, its last part is stored moments later, instead of being sent whole only then,
+which kept every PATCH waiting one part's upload. A streamed part cannot be replayed by botocore's
+retries; one that fails goes again from the copy once the copy holds it whole. The offset in the
+upload's row moves part by part, in order, only after S3 has stored each one, so a crash at any
+moment leaves the row telling the true offset. When the body ends, early or not, the part it ended
+inside is called off and what arrived after the last whole part becomes the new tail object (tus:
+store as much of what was received as possible), unless the upload is complete: then the last part
+is stored and the caller completes the upload.
 
 With ``Upload-Checksum`` nothing is counted until the whole body matches it: a mismatch leaves the
 offset where it was (the parts written meanwhile are overwritten by the next attempt, or dropped
@@ -32,7 +36,7 @@ from anb_common.media import SNIFF_BYTES, sniff
 from anb_common.reasons import UploadRule
 from anb_ingest.errors import UploadRejected
 from anb_ingest.tus.copies import LocalCopy
-from anb_ingest.tus.offsets import Piece, boundary, ready
+from anb_ingest.tus.offsets import Piece, begun, boundary
 from anb_ingest.tus.state import Upload, UploadStates
 from anb_ingest.tus.storage import TusStorage
 
@@ -40,6 +44,9 @@ log = logging.getLogger(__name__)
 
 # Body bytes are written to the copy in steps of this size: few thread hand-offs, little memory.
 _STAGE_BYTES = 1024 * 1024
+# A streamed part is read from the copy in pieces of this size: with twenty uploads at once, what is
+# in flight to S3 stays a few megabytes.
+_FEED_BYTES = 128 * 1024
 
 
 class BeyondLength(Exception):
@@ -58,6 +65,40 @@ class ChecksumMismatch(Exception):
 class Checksum:
     algorithm: str
     digest: bytes
+
+
+class _Feed:
+    """The bytes of one part, read from the copy as the body brings them there."""
+
+    def __init__(self, copy: LocalCopy, piece: Piece) -> None:
+        self.piece = piece
+        self._copy = copy
+        self._more = asyncio.Event()
+
+    def wake(self) -> None:
+        """The copy holds more bytes."""
+        self._more.set()
+
+    async def _held(self, at: int) -> int:
+        """Wait until the copy holds bytes of this part past ``at``; where they end."""
+        while True:
+            self._more.clear()
+            held = min(self._copy.end, self.piece.end)
+            if held > at:
+                return held
+            await self._more.wait()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        at = self.piece.start
+        while at < self.piece.end:
+            held = await self._held(at)
+            chunk = await asyncio.to_thread(self._copy.read, at, min(held - at, _FEED_BYTES))
+            at += len(chunk)
+            yield chunk
+
+    async def whole(self) -> None:
+        """Wait until the copy holds the whole part."""
+        await self._held(self.piece.end - 1)
 
 
 HeadCheck = Callable[[Path, int], Awaitable[bool]]
@@ -92,6 +133,8 @@ class PatchWriter:
         self._base = boundary(len(upload.parts), upload.part_size)
         self._next = len(upload.parts) + 1
         self._stored: dict[int, str] = {}
+        self._feeds: dict[int, _Feed] = {}
+        self._uploads: dict[int, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
         self._commit = asyncio.Lock()
@@ -115,7 +158,8 @@ class PatchWriter:
                     await self._copy.append(chunk)
             await self._take(body)
             await self._flush()
-            await self._ship()
+            await self._stream()
+            await self._call_off_unfinished()
             await self._wait()
             if self._digest is not None and self.ended_early is None:
                 assert self._checksum is not None
@@ -138,7 +182,7 @@ class PatchWriter:
                 self._stage += chunk
                 if len(self._stage) >= _STAGE_BYTES:
                     await self._flush()
-                    await self._ship()
+                    await self._stream()
         except UploadRejected as exc:
             if exc.rule != UploadRule.TOO_SLOW:
                 raise
@@ -171,25 +215,55 @@ class PatchWriter:
         await self._states.started(self.upload.id, self._token, key, multipart_id)
         self.upload = replace(self.upload, object_key=key, multipart_id=multipart_id)
 
-    async def _ship(self) -> None:
-        """Upload every part the copy now holds whole (the last one once it holds the end)."""
+    async def _stream(self) -> None:
+        """Start every part whose first byte the copy now holds; tell those on their way of more."""
         if self.upload.multipart_id is None:
             return
-        for piece in ready(self._next, self._copy.end, self.upload.length, self.upload.part_size):
+        # Before waiting for a slot: the parts holding the slots may need these bytes to finish.
+        for feed in self._feeds.values():
+            feed.wake()
+        for piece in begun(self._next, self._copy.end, self.upload.length, self.upload.part_size):
             self._raise_failure()
             await self._slots.acquire()
             self._next = piece.number + 1
-            task = asyncio.create_task(self._upload_part(piece))
+            feed = self._feeds[piece.number] = _Feed(self._copy, piece)
+            task = self._uploads[piece.number] = asyncio.create_task(self._upload_part(feed))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _upload_part(self, piece: Piece) -> None:
+    async def _call_off_unfinished(self) -> None:
+        """The body is over: the part it ended inside will not be whole; its upload stops (S3 keeps
+        nothing of a request cut short) and what the copy holds of it becomes the tail."""
+        calling_off = [
+            self._uploads[number]
+            for number, feed in self._feeds.items()
+            if feed.piece.end > self._copy.end and not self._uploads[number].done()
+        ]
+        for task in calling_off:
+            task.cancel()
+        if calling_off:
+            await asyncio.wait(calling_off)
+
+    async def _upload_part(self, feed: _Feed) -> None:
         key, multipart_id = self.upload.object_key, self.upload.multipart_id
         assert key is not None
         assert multipart_id is not None
+        piece = feed.piece
         try:
-            with self._copy.section(piece.start, piece.size) as section:
-                etag = await self._storage.write_part(key, multipart_id, piece.number, section, piece.size)
+            try:
+                etag = await self._storage.stream_part(
+                    key, multipart_id, piece.number, feed.chunks(), piece.size
+                )
+            except Exception as exc:
+                log.warning(
+                    "streamed part failed; sending it again from the copy",
+                    extra={"upload_id": str(self.upload.id), "part": piece.number, "error": repr(exc)},
+                )
+                await feed.whole()
+                with self._copy.section(piece.start, piece.size) as section:
+                    etag = await self._storage.write_part(
+                        key, multipart_id, piece.number, section, piece.size
+                    )
             self._stored[piece.number] = etag
             if self._digest is None:
                 await self._count_stored()
