@@ -59,6 +59,11 @@ class Interrupted(Exception):
     """A resumable upload stopped before its end; running the command again resumes it."""
 
 
+_RESUMABLE_REFUSALS = frozenset({408, 423, 429, 500, 502, 503, 504})
+"""Refusals of a PATCH that pass by themselves (too slow a link, a lease still held, a service
+restarting): what the server stored stays, and the same command resumes from there."""
+
+
 def _state(ctx: typer.Context) -> State:
     state = ctx.find_root().obj
     return state if isinstance(state, State) else State(DEFAULT_API_URL)
@@ -317,9 +322,16 @@ def _upload_resumable(client: Client, api: str, file: Path, title: str) -> str:
             with contextlib.suppress(ApiUnreachable), client.resumable() as session:
                 session.terminate(pending.url)
             resume.forget(api, digest)
-        else:
-            resume.save(pending.having_sent(reached))
-        raise ApiError.from_response(refused.response) from None
+            raise ApiError.from_response(refused.response) from None
+        resume.save(pending.having_sent(reached))
+        error = ApiError.from_response(refused.response)
+        if error.status_code in _RESUMABLE_REFUSALS:
+            raise Interrupted(
+                f"upload interrupted after {reached} of {length} bytes: {error.detail} "
+                f"(HTTP {error.status_code}).\nRun the same command again to resume where the "
+                "server stopped storing."
+            ) from None
+        raise error from None
     except ApiUnreachable as error:
         resume.save(pending.having_sent(reached))
         raise Interrupted(
