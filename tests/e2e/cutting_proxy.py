@@ -1,5 +1,7 @@
 """A TCP proxy on 127.0.0.1 that, once armed, cuts the connection after a given number of request
-bytes, once: an upload interrupted mid-stream as a dropped mobile link interrupts it."""
+bytes, once: an upload interrupted mid-stream as a dropped mobile link interrupts it. Or, told to
+hold, stops passing request bytes there until released: an upload caught mid-request for as long as
+a test needs (to kill a service under it)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ class CuttingProxy:
         self.port = self._listener.getsockname()[1]
         self._lock = threading.Lock()
         self._cutting_now = False
+        self._hold_at: int | None = None
+        self.held = threading.Event()
+        """Set once the request bytes reached the hold point."""
+        self._released = threading.Event()
 
     def serve(self) -> None:
         while True:
@@ -35,9 +41,13 @@ class CuttingProxy:
     def _pipe(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
         try:
             while data := source.recv(65536):
+                later = None
                 if counted:
-                    data = self._count(data)
+                    data, later = self._held_back(self._count(data))
                 sink.sendall(data)
+                if later is not None:
+                    self._released.wait()
+                    sink.sendall(later)
                 if counted and self.cut.is_set() and self._cutting_now:
                     self._cutting_now = False
                     return
@@ -63,12 +73,34 @@ class CuttingProxy:
             self.forwarded += len(data)
         return data
 
+    def _held_back(self, data: bytes) -> tuple[bytes, bytes | None]:
+        """``data`` split into what passes now and, when it reaches the hold, what waits for
+        ``release`` (None: nothing waits)."""
+        with self._lock:
+            if self._hold_at is None or self.held.is_set():
+                return data, None
+            before = self.forwarded - len(data)
+            if self.forwarded < self._hold_at:
+                return data, None
+            self.held.set()
+            room = self._hold_at - before
+            return data[:room], data[room:]
+
+    def hold(self, after: int) -> None:
+        """Stop passing request bytes once ``after`` more have passed, until ``release``."""
+        with self._lock:
+            self._hold_at = self.forwarded + after
+
+    def release(self) -> None:
+        self._released.set()
+
     def arm(self, after: int) -> None:
         """Cut once ``after`` more request bytes have passed."""
         with self._lock:
             self._cut_after = self.forwarded + after
 
     def close(self) -> None:
+        self._released.set()
         self._listener.close()
 
 

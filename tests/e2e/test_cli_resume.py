@@ -6,32 +6,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from e2e.cli_runner import anb, log_in, sign_up
 from e2e.cutting_proxy import cutting_proxy
 from gateway.tus_support import MIB, padded
 
 from anb_devstack.clips import make_clip
 from anb_devstack.running import RunningPlatform
 
-ANB = str(Path(sys.executable).with_name("anb"))
-PASSWORD = "Cancha-2026-segura"
 CUT_AT = 0.37
 
 pytestmark = pytest.mark.slow
-
-
-def _anb(api: str, config: Path, *argv: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ANB_API_URL": api, "XDG_CONFIG_HOME": str(config), "COLUMNS": "250"}
-    return subprocess.run([ANB, *argv], env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def test_an_upload_cut_at_37_percent_resumes_where_it_stopped(
@@ -43,23 +33,18 @@ def test_an_upload_cut_at_37_percent_resumes_where_it_stopped(
     size = source.stat().st_size
     gateway = urlsplit(platform.api)
     config = tmp_path / "config"
-    email = f"resume.{uuid.uuid4().hex[:10]}@example.com"
-    signup = (
-        "signup", "--first-name", "Rita", "--last-name", "Reanuda", "--email", email,
-        "--city", "Cali", "--country", "Colombia", "--password", PASSWORD,
-    )  # fmt: skip
-    assert _anb(platform.api, config, *signup).returncode == 0
+    email = sign_up(platform.api, config, "Rita", "Reanuda")
     with cutting_proxy((gateway.hostname or "127.0.0.1", gateway.port or 80)) as proxy:
         api = f"http://127.0.0.1:{proxy.port}{gateway.path}"
-        assert _anb(api, config, "login", "--email", email, "--password", PASSWORD).returncode == 0
+        log_in(api, config, email)
         proxy.arm(int(size * CUT_AT))
-        first = _anb(api, config, "upload", str(source), "--title", "Reanudada")
+        first = anb(api, config, "upload", str(source), "--title", "Reanudada")
         assert proxy.cut.is_set()
         assert first.returncode == 1, first.stdout + first.stderr
         assert "Run the same command again to resume" in first.stderr
         saved = json.loads((config / "anb" / "uploads.json").read_text())["uploads"]
         assert next(entry["sent"] for entry in saved.values()) > 0
-        again = _anb(api, config, "upload", str(source), "--title", "Reanudada", "--wait")
+        again = anb(api, config, "upload", str(source), "--title", "Reanudada", "--wait")
     assert again.returncode == 0, again.stdout + again.stderr
     note = re.search(
         r"Resuming reanudable\.mp4 at byte (\d+) of (\d+): (\d+) bytes sent before", again.stdout
@@ -79,8 +64,8 @@ def test_an_upload_cut_at_37_percent_resumes_where_it_stopped(
         not (config / "anb" / "uploads.json").exists()
         or not json.loads((config / "anb" / "uploads.json").read_text())["uploads"]
     )
-    assert _anb(platform.api, config, "login", "--email", email, "--password", PASSWORD).returncode == 0
-    shown = _anb(platform.api, config, "show", video_id.strip())
+    log_in(platform.api, config, email)
+    shown = anb(platform.api, config, "show", video_id.strip())
     original = re.search(r"original_url\s*:?\s*(\S+)", shown.stdout)
     assert original is not None, shown.stdout + shown.stderr
     stored = httpx.get(original.group(1), timeout=60).content

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import hashlib
+import json
+import re
+import shutil
 import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+from e2e.cli_runner import anb, log_in, sign_up
+from e2e.cutting_proxy import cutting_proxy
 from faultkit import FaultPlatform, new_player
+from gateway.tus_support import MIB
 
+from anb_cli import credentials
 from anb_devstack import invariants
 
 _BOUNDARY = "faultboundary"
@@ -118,66 +125,76 @@ async def _wait_ingest_back(fault_platform: FaultPlatform, timeout_s: float = 60
     raise AssertionError("ingest did not come back after being killed")
 
 
-_MIB = 1024 * 1024
-
-
-async def test_sigkill_ingest_mid_resumable_patch(fault_platform: FaultPlatform, accepted_clip: Path) -> None:
-    """tus: ingest dies mid-PATCH; the restarted one frees the dead writer's lease at once, HEAD tells
-    the true offset (whole parts S3 has, never bytes that died with the process), and the same
-    client resumes from there to a processed video whose original is the source, byte for byte."""
-    player = await new_player(fault_platform.api)
-    data = accepted_clip.read_bytes()
-    tus = {"Tus-Resumable": "1.0.0", **player.auth}
-    metadata = "title " + base64.b64encode(b"killed mid-PATCH").decode()
-    created = await player.client.post(
-        "/uploads/", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": metadata}
-    )
-    assert created.status_code == 201, created.text
-    location = created.headers["Location"]
-    sent, killed = asyncio.Event(), asyncio.Event()
-
-    async def body() -> AsyncIterator[bytes]:
-        # A whole 8 MiB part and a little more, then a trickle until ingest is killed under it.
-        for start in range(0, 9 * _MIB, _MIB):
-            yield data[start : start + _MIB]
-        sent.set()
-        for start in range(9 * _MIB, len(data), 64 * 1024):
-            if not killed.is_set():
-                await asyncio.sleep(0.2)
-            yield data[start : start + 64 * 1024]
-
-    octets = {"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"}
-    patch = asyncio.create_task(player.client.patch(location, headers={**tus, **octets}, content=body()))
-    try:
-        await asyncio.wait_for(sent.wait(), timeout=60)
-        await asyncio.sleep(2.0)  # the part reaches S3 and the row's offset moves past it
-        for process in fault_platform.children("anb_ingest.app"):
-            process.send_signal(signal.SIGKILL)
-        killed.set()
-        with contextlib.suppress(httpx.HTTPError):
-            answer = await patch
-            assert answer.status_code in (502, 503), answer.text
-    finally:
-        patch.cancel()
-        with contextlib.suppress(BaseException):
-            await patch
-    await _wait_ingest_back(fault_platform)
-    # An upload in progress is no invariant violation: its part and multipart upload are its own.
-    problems = await invariants.check(fault_platform.scope)
-    assert problems == [], "\n".join(problems)
-    head = await player.client.head(location, headers=tus)
-    assert head.status_code == 200
-    offset = int(head.headers["Upload-Offset"])
-    assert offset == 8 * _MIB, offset
-    # Not 423: the dead writer's lease went with the restart, not after it lapses.
-    rest = await player.client.patch(
-        location, headers={**tus, **octets, "Upload-Offset": str(offset)}, content=data[offset:]
-    )
-    assert rest.status_code == 204, rest.text
-    assert rest.headers["ANB-Video-Status"] == "uploaded"
+async def test_sigkill_ingest_mid_resumable_patch(
+    fault_platform: FaultPlatform, accepted_clip: Path, tmp_path: Path
+) -> None:
+    """tus with ``anb upload``: ingest dies mid-PATCH (the link held by a proxy after a whole part and
+    half the next); the restarted ingest frees the dead writer's lease at once, HEAD tells the true
+    offset (the whole part S3 has, never bytes that died with the process), and the same command run
+    again resumes from there to a processed video whose original is the source, byte for byte."""
+    source = Path(shutil.copy(accepted_clip, tmp_path / "matado.mp4"))
+    assert source.stat().st_size > 16 * MIB, "the first PATCH must end past the hold"
+    config = tmp_path / "config"
+    gateway = urlsplit(fault_platform.api)
+    email = await asyncio.to_thread(sign_up, fault_platform.api, config, "Kim", "Matado")
+    with cutting_proxy((gateway.hostname or "127.0.0.1", gateway.port or 80)) as proxy:
+        api = f"http://127.0.0.1:{proxy.port}{gateway.path}"
+        await asyncio.to_thread(log_in, api, config, email)
+        proxy.hold(12 * MIB)
+        upload = asyncio.create_task(
+            asyncio.to_thread(anb, api, config, "upload", str(source), "--title", "Matado")
+        )
+        assert await asyncio.to_thread(proxy.held.wait, 60)
+        location = _pending_upload(config)
+        token = credentials.load(api, config / "anb" / "credentials.json")
+        assert token is not None
+        tus = {"Tus-Resumable": "1.0.0", "Authorization": f"Bearer {token.access_token}"}
+        async with httpx.AsyncClient(timeout=30) as client:
+            # The first part reaches S3 and the row's offset moves past it.
+            assert await _offset_reaches(client, location, tus, 8 * MIB)
+            for process in fault_platform.children("anb_ingest.app"):
+                process.send_signal(signal.SIGKILL)
+            proxy.release()
+            first = await upload
+            assert first.returncode == 1, first.stdout + first.stderr
+            assert "Run the same command again to resume" in first.stderr
+            await _wait_ingest_back(fault_platform)
+            # An upload in progress is no invariant violation: its part and multipart upload are its own.
+            problems = await invariants.check(fault_platform.scope)
+            assert problems == [], "\n".join(problems)
+            head = await client.head(location, headers=tus)
+            assert head.status_code == 200
+            assert int(head.headers["Upload-Offset"]) == 8 * MIB
+        # Not 423: the dead writer's lease went with the restart, not after it lapses.
+        again = await asyncio.to_thread(
+            anb, api, config, "upload", str(source), "--title", "Matado", "--wait", timeout=300
+        )
+    assert again.returncode == 0, again.stdout + again.stderr
+    note = re.search(r"Resuming matado\.mp4 at byte (\d+) of (\d+): (\d+) bytes sent before", again.stdout)
+    assert note is not None, again.stdout
+    assert (int(note.group(1)), int(note.group(2))) == (8 * MIB, source.stat().st_size)
+    print(f"ingest killed mid-PATCH; resumed at {note.group(1)}; sent twice: {note.group(3)}")
+    assert "processed" in again.stdout.splitlines()
     video_id = location.rstrip("/").rsplit("/", 1)[-1]
-    assert await player.wait_for(video_id, {"processed", "failed"}) == "processed"
-    original = (await player.client.get(f"/videos/{video_id}", headers=player.auth)).json()["original_url"]
-    stored = (await player.client.get(original)).content
-    assert hashlib.sha256(stored).digest() == hashlib.sha256(data).digest()
+    async with httpx.AsyncClient(base_url=fault_platform.api, timeout=60) as client:
+        shown = await client.get(f"/videos/{video_id}", headers=tus)
+        stored = (await client.get(shown.json()["original_url"])).content
+    assert hashlib.sha256(stored).digest() == hashlib.sha256(source.read_bytes()).digest()
     await fault_platform.assert_invariants()
+
+
+def _pending_upload(config: Path) -> str:
+    """The URL of the one upload ``anb`` has in progress (its resume store)."""
+    saved = json.loads((config / "anb" / "uploads.json").read_text())["uploads"]
+    (entry,) = saved.values()
+    return str(entry["url"])
+
+
+async def _offset_reaches(client: httpx.AsyncClient, url: str, headers: dict[str, str], offset: int) -> bool:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = await client.head(url, headers=headers)
+        if answer.status_code == 200 and int(answer.headers["Upload-Offset"]) >= offset:
+            return True
+        await asyncio.sleep(0.2)
+    return False
