@@ -8,12 +8,14 @@ PATCH is that tail and its own first bytes. A part starts on its way to S3 as so
 its first byte, and is sent from the copy as the body brings the rest (``_Feed``): when the body ends
 on a part boundary, its last part is stored moments later, instead of being sent whole only then,
 which kept every PATCH waiting one part's upload. A streamed part cannot be replayed by botocore's
-retries; one that fails goes again from the copy once the copy holds it whole. The offset in the
-upload's row moves part by part, in order, only after S3 has stored each one, so a crash at any
-moment leaves the row telling the true offset. When the body ends, early or not, the part it ended
-inside is called off and what arrived after the last whole part becomes the new tail object (tus:
-store as much of what was received as possible), unless the upload is complete: then the last part
-is stored and the caller completes the upload.
+retries; one that fails goes again from the copy once the copy holds it whole. It holds an S3
+connection for as long as its bytes take to arrive (minutes from a slow phone): S3 keeps a request
+open while bytes flow and ends one idle for about 20 s, which the resend from the copy covers. The
+offset in the upload's row moves part by part, in order, only after S3 has stored each one, so a
+crash at any moment leaves the row telling the true offset. When the body ends, early or not, the
+part it ended inside is called off and what arrived after the last whole part becomes the new tail
+object (tus: store as much of what was received as possible), unless the upload is complete: then
+the last part is stored and the caller completes the upload.
 
 With ``Upload-Checksum`` nothing is counted until the whole body matches it: a mismatch leaves the
 offset where it was (the parts written meanwhile are overwritten by the next attempt, or dropped
