@@ -139,7 +139,6 @@ class PatchWriter:
         self._stored: dict[int, str] = {}
         self._feeds: dict[int, _Feed] = {}
         self._uploads: dict[int, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
         self._commit = asyncio.Lock()
         self._stage = bytearray()
@@ -231,9 +230,7 @@ class PatchWriter:
             await self._slots.acquire()
             self._next = piece.number + 1
             feed = self._feeds[piece.number] = _Feed(self._copy, piece)
-            task = self._uploads[piece.number] = asyncio.create_task(self._upload_part(feed))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._uploads[piece.number] = asyncio.create_task(self._upload_part(feed))
 
     async def _call_off_unfinished(self) -> None:
         """The body is over: the part it ended inside will not be whole; its upload stops (S3 keeps
@@ -321,16 +318,16 @@ class PatchWriter:
             await self._storage.delete(keys.tail_key(upload.id, upload.offset))
 
     async def _wait(self) -> None:
-        if self._tasks:
-            await asyncio.wait(set(self._tasks))
+        if self._uploads:
+            await asyncio.wait(self._uploads.values())
         self._raise_failure()
 
     async def _cancel(self) -> None:
-        for task in self._tasks:
+        for task in self._uploads.values():
             task.cancel()
-        if self._tasks:
+        if self._uploads:
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait(set(self._tasks))
+                await asyncio.wait(self._uploads.values())
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
